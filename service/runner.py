@@ -1,0 +1,380 @@
+"""The always-on run loop: Kafka → decode → windows → snapshots → sinks → commit.
+
+One iteration::
+
+    consume(batch_size) → decode into one polars frame (+ rejected records)
+        → rejected and late records to the dead-letter topic
+        → windows: add rows, advance the watermark, close what it passed
+        → evaluate and publish closed windows (every sink), mark them published
+        → every commit_interval: confirm dead-letter deliveries, commit the frontier
+
+The frontier (windowing) never passes an offset held by an open or unpublished window, and
+dead-letter deliveries are confirmed before any commit, so a crash at any point loses nothing:
+the restarted service replays from the committed offsets and rewrites the same snapshot ids.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import polars as pl
+from prometheus_client import CollectorRegistry
+
+from consumer import (
+    ColumnMapping,
+    DecodeBounds,
+    EventSchema,
+    KafkaDeadLetterProducer,
+    KafkaSource,
+    ModelSchema,
+    RawBatch,
+    Rejected,
+    decode_batch,
+)
+from evaluation.snapshot import Snapshot
+from publisher import (
+    KafkaSnapshotSink,
+    MetricsServer,
+    PrometheusSink,
+    ServiceMetrics,
+    SnapshotMetrics,
+    SnapshotSink,
+    Workspace,
+    WorkspaceSink,
+)
+from service.cli import package_version
+from service.config import Settings
+from service.models import ModelRuntime, build_models
+from service.pipeline import Pipeline
+from windowing import PartitionCheckpoint, parse_duration_ms
+
+log = logging.getLogger(__name__)
+
+# Several event topics share one windowing state: partition ``p`` of the ``i``-th topic is
+# tracked as source partition ``i * PARTITION_STRIDE + p``.
+PARTITION_STRIDE = 100_000
+
+
+def event_schema(settings: Settings, models: dict[str, ModelRuntime]) -> EventSchema:
+    ev = settings.events
+    mapping = ColumnMapping(
+        event_id=ev.event_id,
+        timestamp=ev.timestamp,
+        model_id=ev.model_id,
+        variant=ev.variant,
+        prediction=ev.prediction,
+        target=ev.target,
+        features=ev.features,
+        segments=tuple(settings.window.segments),
+    )
+    return EventSchema(
+        mapping,
+        {
+            mid: ModelSchema(
+                features=m.features,
+                prediction=m.prediction_kind or "num",
+                target=m.target_kind,
+            )
+            for mid, m in models.items()
+        },
+    )
+
+
+def decode_bounds(settings: Settings) -> DecodeBounds:
+    return DecodeBounds(
+        max_future_ms=parse_duration_ms(settings.events.max_future),
+        max_past_ms=parse_duration_ms(settings.events.max_past),
+    )
+
+
+class Service:
+    """``driftsnap run``: owns the consumer, the dead-letter producer, the sinks and metrics."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.time,
+        on_published: Callable[[Snapshot], None] | None = None,
+        install_signals: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.stop_event = threading.Event()
+        self.models = build_models(settings)
+        self.schema = event_schema(settings, self.models)
+        self.bounds = decode_bounds(settings)
+        self.registry = CollectorRegistry()
+        self.metrics = ServiceMetrics(self.registry, version=package_version())
+        self.snapshot_metrics = SnapshotMetrics(
+            self.registry, max_columns=settings.metrics.max_columns
+        )
+        ws = Workspace.create(
+            settings.workspace.path, max_snapshot_bytes=settings.workspace.max_snapshot_bytes
+        )
+        ws.ensure_project(
+            settings.project.id,
+            name=settings.project.name or settings.project.id,
+            description=settings.project.description,
+        )
+        self.workspace = ws
+        sinks: list[SnapshotSink] = [
+            WorkspaceSink(
+                ws,
+                project_id=settings.project.id,
+                include_data=settings.workspace.include_data,
+            ),
+            PrometheusSink(self.snapshot_metrics, project=settings.project.id),
+        ]
+        kconf = settings.kafka.client_config()
+        if settings.kafka.snapshot_topic:
+            sinks.append(
+                KafkaSnapshotSink(
+                    settings.kafka.snapshot_topic, config=kconf, project=settings.project.id
+                )
+            )
+        self.sinks = sinks
+        self.pipeline = Pipeline(settings, self.models, sinks, self.metrics, on_published)
+        self.dead_letters = KafkaDeadLetterProducer(kconf, settings.kafka.dead_letter_topic)
+        self.late_letters = (
+            KafkaDeadLetterProducer(kconf, settings.kafka.late_topic)
+            if settings.kafka.late_topic
+            else self.dead_letters
+        )
+        self.source = KafkaSource(
+            settings.kafka.consumer_config(),
+            list(settings.kafka.topics),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+        )
+        self.server: MetricsServer | None = None
+        if settings.metrics.enabled:
+            self.server = MetricsServer(
+                self.registry,
+                host=settings.metrics.host,
+                port=settings.metrics.port,
+                ready=self._ready,
+            )
+        self._assigned = False
+        self._last_commit = 0.0
+        self._last_housekeeping = 0.0
+        self._last_retention = 0.0
+        self._warned_crossing = False
+        self._committed: dict[tuple[str, int], str] = {}
+        self._topic_index = {t: i for i, t in enumerate(settings.kafka.topics)}
+        if install_signals:
+            signal.signal(signal.SIGTERM, self._signal)
+            signal.signal(signal.SIGINT, self._signal)
+        if self.server is not None:
+            self.server.start()
+            log.info("metrics on %s/metrics", self.server.url)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def _signal(self, signum: int, _frame: Any) -> None:
+        log.info("signal=%s stopping after the current batch", signum)
+        self.stop_event.set()
+
+    def _ready(self) -> bool:
+        return self._assigned and not self.stop_event.is_set()
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    @property
+    def metrics_port(self) -> int | None:
+        return self.server.port if self.server is not None else None
+
+    def run(self) -> int:
+        self.metrics.up.set(1)
+        try:
+            while not self.stop_event.is_set():
+                self.step()
+            # graceful: nothing half-done is published; commit what is safe and leave
+            self.commit(force=True)
+        finally:
+            self.source.close()
+            for sink in self.sinks:
+                sink.close()
+            self.dead_letters.close()
+            if self.late_letters is not self.dead_letters:
+                self.late_letters.close()
+            if self.server is not None:
+                self.server.stop()
+        log.info("stopped cleanly; published=%d", self.pipeline.published)
+        return 0
+
+    # -- source partitions ------------------------------------------------------------
+    def _sid(self, topic: str, partition: int) -> int:
+        return self._topic_index[topic] * PARTITION_STRIDE + partition
+
+    def _tp(self, sid: int) -> tuple[str, int]:
+        return self.settings.kafka.topics[sid // PARTITION_STRIDE], sid % PARTITION_STRIDE
+
+    # -- one iteration --------------------------------------------------------------------
+    def step(self) -> None:
+        kafka = self.settings.kafka
+        raw = self.source.poll_batch(kafka.batch_size, kafka.poll_timeout_ms / 1000)
+        now = self.now_ms()
+        for topic, part in raw.by_topic():
+            self._ingest(topic, part, now)
+        self.pipeline.step(now)
+        self.commit()
+        self._housekeeping()
+
+    def _ingest(self, topic: str, raw: RawBatch, now: int) -> None:
+        self.metrics.events_consumed.labels(topic=topic).inc(len(raw))
+        decoded = decode_batch(
+            raw.values,
+            raw.partitions,
+            raw.offsets,
+            raw.timestamps_ms,
+            topic,
+            self.schema,
+            self.bounds,
+            now,
+            keys=raw.keys,
+        )
+        for rej in decoded.rejected:
+            self.metrics.events_rejected.labels(reason=rej.reason).inc()
+            self.dead_letters.send(rej)
+        base = self._topic_index[topic] * PARTITION_STRIDE
+        frame = decoded.frame
+        if base:
+            frame = frame.with_columns(pl.col("_partition") + base)
+        late = self.pipeline.add(frame, now)
+        if late.height:
+            self._late(topic, late, raw, base)
+        highest: dict[int, int] = {}
+        for partition, offset in zip(raw.partitions, raw.offsets, strict=True):
+            if offset > highest.get(partition, -1):
+                highest[partition] = offset
+        for partition, offset in highest.items():
+            self.pipeline.state.note_consumed(base + partition, offset)
+
+    def _late(self, topic: str, late: pl.DataFrame, raw: RawBatch, base: int) -> None:
+        lookup = {
+            (p, o): (k, v)
+            for p, o, k, v in zip(raw.partitions, raw.offsets, raw.keys, raw.values, strict=True)
+        }
+        rows = late.select("_partition", "_offset", "late_by_ms", "window_end_ms").iter_rows()
+        for sid, offset, late_by, window_end in rows:
+            partition = sid - base
+            key, value = lookup.get((partition, offset), (None, None))
+            rej = Rejected(
+                reason="late",
+                detail=(
+                    f"late by {late_by} ms: its last window ended at {window_end} "
+                    f"(epoch ms) and is closed; allowed lateness is "
+                    f"{self.settings.window.allowed_lateness}"
+                ),
+                raw=value,
+                topic=topic,
+                partition=partition,
+                offset=offset,
+                key=key,
+            )
+            self.metrics.events_rejected.labels(reason="late").inc()
+            self.late_letters.send(rej)
+
+    def commit(self, *, force: bool = False, only: set[int] | None = None) -> None:
+        """Commit each partition's checkpoint (frontier + restart state) once everything it
+        covers is durable: snapshots are already written (the pipeline marks a window
+        published only after every sink accepted it); dead letters are confirmed here."""
+        interval = self.settings.kafka.commit_interval_ms / 1000
+        if not force and time.monotonic() - self._last_commit < interval:
+            return
+        self.dead_letters.flush(30.0)
+        if self.late_letters is not self.dead_letters:
+            self.late_letters.flush(30.0)
+        offsets: dict[tuple[str, int], int] = {}
+        metadata: dict[tuple[str, int], str] = {}
+        for sid, ckpt in self.pipeline.state.checkpoint().items():
+            if only is not None and sid not in only:
+                continue
+            tp = self._tp(sid)
+            text = ckpt.to_json()
+            if self._committed.get(tp) == text or tp not in self.source.assignment:
+                continue
+            offsets[tp], metadata[tp] = ckpt.offset, text
+        if offsets:
+            self.source.commit(offsets, metadata)
+            self._committed.update(metadata)
+        self._last_commit = time.monotonic()
+
+    def _housekeeping(self) -> None:
+        mono = time.monotonic()
+        if mono - self._last_housekeeping < 5.0:
+            return
+        self._last_housekeeping = mono
+        try:
+            self.metrics.set_lag(self.source.lag())
+        except Exception as exc:  # noqa: BLE001 - lag is best effort, never stops the loop
+            log.debug("lag unavailable: %s", exc)
+        crossing = self.pipeline.state.cross_partition_windows
+        if crossing and not self._warned_crossing:
+            self._warned_crossing = True
+            log.warning(
+                "windows=%d hold rows of several partitions: key your Kafka messages by "
+                "model_id/variant, or a rebalance can lose rows of such windows",
+                crossing,
+            )
+        ws = self.settings.workspace
+        if (ws.max_age or ws.max_snapshots) and mono - self._last_retention > 60.0:
+            self._last_retention = mono
+            deleted = self.workspace.apply_retention(
+                self.settings.project.id,
+                max_age=(
+                    timedelta(milliseconds=parse_duration_ms(ws.max_age)) if ws.max_age else None
+                ),
+                max_snapshots=ws.max_snapshots,
+            )
+            if deleted:
+                log.info("retention deleted=%d project=%s", len(deleted), self.settings.project.id)
+
+    # -- rebalance (called from inside poll) ----------------------------------------------
+    def _on_assign(self, partitions: list[tuple[str, int]]) -> None:
+        committed = self.source.committed_metadata(partitions)
+        checkpoints: dict[int, PartitionCheckpoint] = {}
+        for (topic, partition), (offset, meta) in committed.items():
+            if not meta:
+                continue
+            try:
+                ckpt = PartitionCheckpoint.from_json(meta)
+            except ValueError as exc:
+                log.warning("ignoring unreadable checkpoint %s[%s]: %s", topic, partition, exc)
+                continue
+            if ckpt.offset == offset:
+                sid = self._sid(topic, partition)
+                checkpoints[sid] = replace(ckpt, partition=sid)
+        sids = [self._sid(t, p) for t, p in partitions]
+        self.pipeline.state.assign_partitions(sids, self.now_ms(), checkpoints)
+        self._assigned = True
+        log.info(
+            "assigned partitions=%s restored_checkpoints=%d", sorted(partitions), len(checkpoints)
+        )
+
+    def _on_revoke(self, partitions: list[tuple[str, int]]) -> None:
+        # publish what is closed, confirm dead letters, commit what is safe, then forget the
+        # revoked partitions' windows: their new owner replays them from the checkpoint
+        sids = {self._sid(t, p) for t, p in partitions}
+        try:
+            self.pipeline.step(self.now_ms())
+            self.commit(force=True, only=sids)
+        except Exception:
+            log.exception("could not commit on revoke; the new owner replays from the last commit")
+        dropped = self.pipeline.state.revoke_partitions(sorted(sids))
+        for sid in sids:
+            self._committed.pop(self._tp(sid), None)
+        if not self.pipeline.state.partitions:
+            # eager rebalance (the default assignors): everything was revoked, so the next
+            # assignment starts like a restart — fresh watermark, checkpoints from Kafka
+            self.pipeline.reset()
+            self._assigned = False
+        log.info("revoked partitions=%s dropped_windows=%d", sorted(partitions), len(dropped))

@@ -111,8 +111,11 @@ def make_env(
     return env
 
 
-def window_events(base_ms: int, n_windows: int, per_window: int, seed: int) -> pl.DataFrame:
-    """``per_window`` requests per model per window (each scored by champion and shadow)."""
+def window_events(
+    base_ms: int, n_windows: int, per_window: int, seed: int, *, drift_last: bool = True
+) -> pl.DataFrame:
+    """``per_window`` requests per model per window (each scored by champion and shadow); the
+    generator's drift is injected in the last window unless ``drift_last`` is false."""
     frames = []
     for w in range(n_windows):
         for m_i, model in enumerate(MODELS):
@@ -124,7 +127,7 @@ def window_events(base_ms: int, n_windows: int, per_window: int, seed: int) -> p
                     span_ms=WINDOW_MS,
                     model_id=model,
                     id_prefix=f"w{w}-",
-                    drifted=w >= n_windows - 1,
+                    drifted=drift_last and w >= n_windows - 1,
                 )
             )
     return pl.concat(frames)
@@ -140,8 +143,10 @@ def produce(bootstrap: str, topic: str, pairs: list[tuple[bytes | None, bytes]])
     assert not errors, errors
 
 
-def events_pairs(frame: pl.DataFrame) -> list[tuple[bytes | None, bytes]]:
-    return list(encode_events(frame))
+def events_pairs(
+    frame: pl.DataFrame, *, with_target: bool = False
+) -> list[tuple[bytes | None, bytes]]:
+    return list(encode_events(frame, with_target=with_target))
 
 
 def start_service(env: ServiceEnv, log_name: str = "service.log") -> subprocess.Popen[bytes]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 MODELS = ("fraud", "eta")
 VARIANTS = ("champion", "shadow")
@@ -40,8 +41,9 @@ class Batch:
     frame: pl.DataFrame  # event_id, event_time_ms, model_id, variant, features, prediction, target
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+def _sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    out: NDArray[np.float64] = 1.0 / (1.0 + np.exp(-x))
+    return out
 
 
 def generate_requests(

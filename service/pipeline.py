@@ -110,7 +110,7 @@ class Pipeline:
         return frame.sort(by, nulls_last=True) if by else frame
 
     def snapshot_for(self, closed: ClosedWindow, rows: pl.DataFrame) -> Snapshot:
-        key = closed.key_dict
+        key = {k: "" if v is None else str(v) for k, v in closed.key_dict.items()}
         model = self.models[key["model_id"]]
         project = self.settings.project.id
         window = closed.window

@@ -115,7 +115,7 @@ def _line(snapshot: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
     from service.config import load_settings
     from service.runner import Service

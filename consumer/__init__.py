@@ -8,6 +8,7 @@ types only; must not import ``evaluation``, ``publisher`` or ``service``.
 from consumer.deadletter import DeadLetterSink, KafkaDeadLetterProducer
 from consumer.decode import DecodeBounds, DecodedBatch, decode_batch, frame_schema
 from consumer.errors import BrokerError, CommitError, ConsumerError, DeadLetterError, SchemaError
+from consumer.labels import DecodedLabels, LabelFields, LabelRecord, decode_labels
 from consumer.mapping import ColumnMapping, EventSchema, Kind, ModelSchema
 from consumer.rejected import REASONS, Reason, Rejected
 from consumer.source import KafkaSource, RawBatch
@@ -22,15 +23,19 @@ __all__ = [
     "DeadLetterSink",
     "DecodeBounds",
     "DecodedBatch",
+    "DecodedLabels",
     "EventSchema",
     "KafkaDeadLetterProducer",
     "KafkaSource",
     "Kind",
+    "LabelFields",
+    "LabelRecord",
     "ModelSchema",
     "RawBatch",
     "Reason",
     "Rejected",
     "SchemaError",
     "decode_batch",
+    "decode_labels",
     "frame_schema",
 ]

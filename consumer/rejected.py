@@ -23,9 +23,11 @@ Reason = Literal[
     "unknown_model",
     "too_large",
     "late",
+    "unknown_event",
 ]
 REASONS: tuple[Reason, ...] = get_args(Reason)
-"""The closed set of rejection reasons (``late`` is windowing's verdict, not the decoder's)."""
+"""The closed set of rejection reasons (``late`` is windowing's verdict and ``unknown_event``
+the label join's — a label whose event never showed up — not the decoder's)."""
 
 _DETAIL_VALUE_CHARS = 80
 

@@ -17,6 +17,13 @@ one for its key atomically, so a column that disappears takes its series with it
     driftsnap_window_end_timestamp_seconds{project,model,variant}
     driftsnap_window_rows{project,model,variant}
     driftsnap_last_snapshot_timestamp_seconds{project,model,variant}     wall time of publish
+    driftsnap_label_coverage{project,model,variant}                      labelled share (quality)
+    driftsnap_comparison{project,model,baseline,candidate,metric}        shadow vs champion
+
+Quality snapshots (tag ``quality``, docs/labels.md) set ``driftsnap_label_coverage`` and the
+``driftsnap_model_quality`` of their key (taking precedence over inline targets) without
+touching the drift gauges. Comparison snapshots (metric type ``comparison``) set
+``driftsnap_comparison`` with ``metric`` one of :data:`COMPARISON_METRICS`.
 
 Service metrics: see ``ServiceMetrics``. Label values are bounded: project/model/variant come
 from configuration, columns are capped per key (``max_columns``), event ids never become labels.
@@ -72,6 +79,21 @@ SNAPSHOT_GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
         (),
     ),
 }
+
+
+COMPARISON_METRICS = (
+    "prediction_drift_score",
+    "prediction_drift_detected",
+    "agreement_rate",
+    "mean_abs_diff",
+    "correlation",
+    "matched_pairs",
+    "quality_delta",
+    "verdict",
+)
+LABEL_COVERAGE = "driftsnap_label_coverage"
+COMPARISON = "driftsnap_comparison"
+COMPARISON_LABELS = ("project", "model", "baseline", "candidate", "metric")
 
 
 def _number(value: Any) -> float | None:
@@ -136,22 +158,45 @@ class SnapshotMetrics(Collector):
         self._clock = clock
         self._lock = threading.Lock()
         self._series: dict[SeriesKey, _KeySeries] = {}
+        self._quality: dict[SeriesKey, _KeySeries] = {}
+        self._comparison: dict[tuple[str, str, str, str], dict[str, float]] = {}
         if registry is not None:
             registry.register(self)
 
     def describe(self) -> Iterable[Metric]:
         for name, (doc, extra) in SNAPSHOT_GAUGES.items():
             yield GaugeMetricFamily(name, doc, labels=[*KEY_LABELS, *extra])
+        yield GaugeMetricFamily(LABEL_COVERAGE, _COVERAGE_DOC, labels=list(KEY_LABELS))
+        yield GaugeMetricFamily(COMPARISON, _COMPARISON_DOC, labels=list(COMPARISON_LABELS))
 
     def collect(self) -> Iterable[Metric]:
         with self._lock:
             current = list(self._series.items())
+            quality = list(self._quality.items())
+            comparison = [(k, dict(v)) for k, v in self._comparison.items()]
+        with_quality = {k for k, s in quality if s.samples.get("driftsnap_model_quality")}
         for name, (doc, extra) in SNAPSHOT_GAUGES.items():
             family = GaugeMetricFamily(name, doc, labels=[*KEY_LABELS, *extra])
             for key, series in current:
+                if name == "driftsnap_model_quality" and key in with_quality:
+                    continue  # the quality snapshot (joined labels) is the better source
                 for labels, value in series.samples.get(name, ()):
                     family.add_metric([key.project, key.model, key.variant, *labels], value)
+            if name == "driftsnap_model_quality":
+                for key, series in quality:
+                    for labels, value in series.samples.get(name, ()):
+                        family.add_metric([key.project, key.model, key.variant, *labels], value)
             yield family
+        family = GaugeMetricFamily(LABEL_COVERAGE, _COVERAGE_DOC, labels=list(KEY_LABELS))
+        for key, series in quality:
+            for _, value in series.samples.get(LABEL_COVERAGE, ()):
+                family.add_metric([key.project, key.model, key.variant], value)
+        yield family
+        family = GaugeMetricFamily(COMPARISON, _COMPARISON_DOC, labels=list(COMPARISON_LABELS))
+        for ckey, values in comparison:
+            for metric, value in values.items():
+                family.add_metric([*ckey, metric], value)
+        yield family
 
     def keys(self) -> list[SeriesKey]:
         with self._lock:
@@ -163,7 +208,16 @@ class SnapshotMetrics(Collector):
             self._series.pop(key, None)
 
     def update(self, snapshot: Snapshot, *, project: str | None = None) -> SeriesKey:
-        """Replace the gauges of the snapshot's key with this snapshot's values."""
+        """Replace the gauges of the snapshot's key with this snapshot's values.
+
+        A comparison snapshot replaces the ``driftsnap_comparison`` series of its pair, a
+        quality snapshot the coverage and model quality of its key; neither touches the
+        drift gauges of the window snapshot."""
+        comparison = snapshot.metric("comparison")
+        if comparison is not None:
+            return self._update_comparison(snapshot, comparison.result, project)
+        if snapshot.metric("label_coverage") is not None:
+            return self._update_quality(snapshot, project)
         key = series_key(snapshot, project)
         series = _KeySeries()
         drift = snapshot.metric("data_drift")
@@ -223,6 +277,44 @@ class SnapshotMetrics(Collector):
             self._series[key] = series
         return key
 
+    def _update_quality(self, snapshot: Snapshot, project: str | None) -> SeriesKey:
+        key = series_key(snapshot, project)
+        series = _KeySeries()
+        coverage = snapshot.metric("label_coverage")
+        if coverage is not None:
+            series.add(LABEL_COVERAGE, _number(coverage.result.get("coverage")))
+        quality = snapshot.metric("model_quality")
+        if quality is not None:
+            for name, value in quality.result.items():
+                series.add("driftsnap_model_quality", _number(value), str(name))
+        with self._lock:
+            self._quality[key] = series
+        return key
+
+    def _update_comparison(
+        self, snapshot: Snapshot, result: Mapping[str, Any], project: str | None
+    ) -> SeriesKey:
+        meta = snapshot.metadata
+        key = series_key(snapshot, project)
+        baseline = str(meta.get("baseline") or result.get("baseline") or "champion")
+        candidate = str(meta.get("candidate") or result.get("candidate") or "shadow")
+        drift = result.get("prediction_drift") or {}
+        values = {
+            "prediction_drift_score": _number(drift.get("drift_score")),
+            "prediction_drift_detected": _flag(drift.get("drift_detected")),
+            "agreement_rate": _number(result.get("agreement_rate")),
+            "mean_abs_diff": _number(result.get("mean_abs_diff")),
+            "correlation": _number(result.get("correlation")),
+            "matched_pairs": _number(result.get("matched_pairs")),
+            "quality_delta": _number(result.get("quality_delta")),
+            "verdict": _number(result.get("verdict_value")),
+        }
+        with self._lock:
+            self._comparison[(key.project, key.model, baseline, candidate)] = {
+                k: v for k, v in values.items() if v is not None
+            }
+        return SeriesKey(key.project, key.model, f"{baseline}-vs-{candidate}")
+
     def _pick_columns(
         self, drift_cols: Mapping[str, Any], quality_cols: Mapping[str, Any]
     ) -> tuple[list[str], int]:
@@ -235,6 +327,12 @@ class SnapshotMetrics(Collector):
         ordered = sorted(names, key=lambda n: (not drifted(n), n))
         return ordered[: self.max_columns], max(0, len(ordered) - self.max_columns)
 
+
+_COVERAGE_DOC = "Labelled share of the latest window whose quality snapshot was published"
+_COMPARISON_DOC = (
+    "Shadow vs champion comparison of the latest window (verdict: -1 candidate worse, "
+    "0 no significant difference, 1 candidate better)"
+)
 
 EVALUATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -254,6 +352,9 @@ class ServiceMetrics:
         driftsnap_consumer_lag_messages{topic,partition}
         driftsnap_watermark_timestamp_seconds
         driftsnap_rows_held
+        driftsnap_labels_consumed_total / _joined_total / _late_total / _duplicate_total
+        driftsnap_labels_unknown_total, driftsnap_label_cap_hits_total
+        driftsnap_label_rows_held, driftsnap_labels_buffered, driftsnap_label_windows_awaiting
         driftsnap_up                                      1 while running
         driftsnap_build_info{version,python}              1
     """
@@ -306,6 +407,47 @@ class ServiceMetrics:
             registry=r,
         )
         self.rows_held = Gauge("driftsnap_rows_held", "Rows buffered in open windows", registry=r)
+        self.labels_consumed = Counter(
+            "driftsnap_labels_consumed_total",
+            "Label records decoded from the labels topic",
+            registry=r,
+        )
+        self.labels_joined = Counter(
+            "driftsnap_labels_joined_total", "Labels that joined at least one window", registry=r
+        )
+        self.labels_late = Counter(
+            "driftsnap_labels_late_total",
+            "Labels that arrived after their window's quality snapshot was published",
+            registry=r,
+        )
+        self.labels_duplicate = Counter(
+            "driftsnap_labels_duplicate_total",
+            "Labels for an event id that already had one (the last one wins)",
+            registry=r,
+        )
+        self.labels_unknown = Counter(
+            "driftsnap_labels_unknown_total",
+            "Labels that matched no event in time (dead-lettered as unknown_event)",
+            registry=r,
+        )
+        self.label_rows_held = Gauge(
+            "driftsnap_label_rows_held",
+            "Rows of closed windows held for the label join",
+            registry=r,
+        )
+        self.labels_buffered = Gauge(
+            "driftsnap_labels_buffered", "Labels held in memory for the join", registry=r
+        )
+        self.label_windows_awaiting = Gauge(
+            "driftsnap_label_windows_awaiting",
+            "Closed windows whose quality snapshot waits for labels",
+            registry=r,
+        )
+        self.label_cap_hits = Counter(
+            "driftsnap_label_cap_hits_total",
+            "Windows evicted early from the label join because labels.max_rows_held was hit",
+            registry=r,
+        )
         self.up = Gauge("driftsnap_up", "1 while the service runs", registry=r)
         self.build_info = Gauge(
             "driftsnap_build_info", "Build information", ["version", "python"], registry=r

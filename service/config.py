@@ -232,13 +232,56 @@ class ModelSettings(_Section):
 
 
 class ComparisonSettings(_Section):
-    """Shadow vs champion comparison snapshots."""
+    """Shadow vs champion comparison snapshots (docs/comparison.md)."""
 
-    champion: str = "champion"
-    candidates: list[str] = Field(default_factory=lambda: ["shadow"])
-    request_id: str = Field("event_id", description="field matching requests across variants")
-    stattest: str | None = None
-    alpha: float = Field(0.05, gt=0, lt=1)
+    champion: str = Field("champion", description="the baseline variant")
+    candidates: list[str] = Field(
+        default_factory=lambda: ["shadow"], min_length=1, description="variants compared to it"
+    )
+    request_id: str = Field(
+        "event_id",
+        description="field matching requests across variants: event_id, or a feature column",
+    )
+    stattest: str | None = Field(None, description="prediction drift test; null = default")
+    threshold: float | None = Field(None, gt=0, description="its threshold; null = default")
+    alpha: float = Field(0.05, gt=0, lt=1, description="significance of the paired test")
+
+    @field_validator("stattest")
+    @classmethod
+    def _known(cls, v: str | None) -> str | None:
+        if v is not None and v not in STATTESTS:
+            msg = f"unknown stattest {v!r}; choose one of {', '.join(STATTESTS)}"
+            raise ValueError(msg)
+        return v
+
+    def model_post_init(self, context: Any, /) -> None:
+        if self.champion in self.candidates:
+            msg = (
+                f"comparison.candidates {self.candidates} contains the champion "
+                f"{self.champion!r}: list only the variants compared with it"
+            )
+            raise ValueError(msg)
+
+
+class LabelSettings(_Section):
+    """Delayed ground truth (docs/labels.md). ``models.<id>.label_wait`` sets the wait."""
+
+    revise: bool = Field(False, description="late labels revise the quality snapshot")
+    late_horizon: Duration = Field(
+        "1h", description="after publication, how long late labels are still recognised"
+    )
+    unknown_after: Duration = Field(
+        "1h", description="a label matching no event for this long is dead-lettered"
+    )
+    max_rows_held: int = Field(
+        2_000_000, ge=1, description="cap on rows held awaiting labels (all windows)"
+    )
+    event_id: str = Field("event_id", description="label field names")
+    target: str = "target"
+    timestamp: str = "timestamp"
+    model_id: str = "model_id"
+
+    _durations = field_validator("late_horizon", "unknown_after")(_check_duration)
 
 
 class WorkspaceSettings(_Section):
@@ -269,6 +312,7 @@ class Settings(BaseSettings):
     window: WindowSettings = Field(default_factory=WindowSettings)
     models: dict[str, ModelSettings] = Field(min_length=1)
     comparison: ComparisonSettings | None = None
+    labels: LabelSettings = Field(default_factory=LabelSettings)
     workspace: WorkspaceSettings = Field(default_factory=WorkspaceSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
@@ -342,10 +386,24 @@ def load_settings(path: str | Path | None, overrides: dict[str, Any] | None = No
         settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_format_errors(exc, source)) from exc
+    _check_cross(settings, source)
     for model in settings.models.values():
         if not model.reference.is_absolute():
             model.reference = base / model.reference
     return settings
+
+
+def _check_cross(settings: Settings, source: str) -> None:
+    """Rules spanning sections (pydantic validates one section at a time)."""
+    problems = []
+    k = settings.kafka
+    if k.labels_topic is not None and k.labels_topic in k.topics:
+        problems.append(
+            f"  kafka.labels_topic: {k.labels_topic!r} is also listed in kafka.topics — labels "
+            "are not inference events; remove it from kafka.topics"
+        )
+    if problems:
+        raise ConfigError("\n".join([f"invalid configuration in {source}:", *problems]))
 
 
 def _deep_merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:

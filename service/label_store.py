@@ -40,7 +40,6 @@ class PendingStore:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self._seq = 0
-        self._label_files: dict[Path, dict[int, tuple[int, int]]] = {}  # p -> (min, max)
         self._label_coords: dict[Path, set[Coord]] = {}
 
     # ------------------------------------------------------------------ windows

@@ -173,6 +173,8 @@ class LabelJoin:
                 self.duplicate_total += 1
                 for w in wins:
                     w.duplicate_labels += 1
+            if prev is not None:
+                del self._labels[eid]  # re-insert at the end: the dict stays in arrival order
             self._labels[eid] = lab  # last wins
             if not wins:
                 continue
@@ -249,11 +251,13 @@ class LabelJoin:
         """Labels past ``unknown_after_ms`` leave the buffer (unmatched ones are returned as
         unknown); published windows past their late horizon (or evicted) are finalized."""
         unknown: list[Label] = []
+        # the buffer is in arrival order, so expiry stops at the first label still waiting
         for eid, lab in list(self._labels.items()):
-            if everything or lab.received_ms + self.unknown_after_ms <= now_ms:
-                del self._labels[eid]
-                if not lab.matched:
-                    unknown.append(lab)
+            if not everything and lab.received_ms + self.unknown_after_ms > now_ms:
+                break
+            del self._labels[eid]
+            if not lab.matched:
+                unknown.append(lab)
         self.unknown_total += len(unknown)
         finalized = []
         for w in list(self.windows.values()):

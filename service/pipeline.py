@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -22,6 +22,9 @@ from publisher import ServiceMetrics, SnapshotSink
 from service.config import Settings
 from service.models import ModelRuntime
 from windowing import ClosedWindow, WindowSpec, WindowState, parse_duration_ms, snapshot_id
+
+if TYPE_CHECKING:
+    from service.quality import LabelTracker
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +50,11 @@ class Pipeline:
     sinks: Sequence[SnapshotSink]
     metrics: ServiceMetrics | None = None
     on_published: Callable[[Snapshot], None] | None = None
+    labels: LabelTracker | None = None
     state: WindowState = field(init=False)
     pending: list[ClosedWindow] = field(default_factory=list, init=False)
     published: int = field(default=0, init=False)
+    _now_ms: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.state = WindowState(window_spec(self.settings))
@@ -75,11 +80,14 @@ class Pipeline:
     # -- output ---------------------------------------------------------------------------
     def step(self, now_ms: int) -> int:
         """Close what the watermark allows and publish it (plus anything pending)."""
+        self._now_ms = now_ms
         self.pending.extend(self.state.advance(now_ms))
         return self._publish_pending()
 
-    def close_all(self) -> int:
+    def close_all(self, now_ms: int | None = None) -> int:
         """End of input (replay): close and publish every open window."""
+        if now_ms is not None:
+            self._now_ms = now_ms
         self.pending.extend(self.state.close_all())
         return self._publish_pending()
 
@@ -164,6 +172,16 @@ class Pipeline:
                 self.metrics.snapshots_published.labels(
                     project=self.settings.project.id, sink=sink.name
                 ).inc()
+        if self.labels is not None:
+            # the join rows must be durable before the window is marked published: from
+            # then on the frontier may move past its events and a restart would not replay them
+            try:
+                self.labels.window_closed(closed, rows, self._now_ms)
+            except OSError as exc:
+                log.warning("cannot keep window for labels: %s (will retry)", exc)
+                if self.metrics is not None:
+                    self.metrics.publish_failures.labels(sink="pending").inc()
+                return False
         self.state.mark_published(closed.key, closed.window)
         self.published += 1
         if self.metrics is not None:

@@ -22,8 +22,10 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import orjson
 import polars as pl
 from prometheus_client import CollectorRegistry
 
@@ -33,10 +35,12 @@ from consumer import (
     EventSchema,
     KafkaDeadLetterProducer,
     KafkaSource,
+    LabelFields,
     ModelSchema,
     RawBatch,
     Rejected,
     decode_batch,
+    decode_labels,
 )
 from evaluation.snapshot import Snapshot
 from publisher import (
@@ -51,8 +55,11 @@ from publisher import (
 )
 from service.cli import package_version
 from service.config import Settings
+from service.label_store import PendingStore
+from service.labels import Label
 from service.models import ModelRuntime, build_models
 from service.pipeline import Pipeline
+from service.quality import LabelTracker
 from windowing import PartitionCheckpoint, parse_duration_ms
 
 log = logging.getLogger(__name__)
@@ -84,6 +91,34 @@ def event_schema(settings: Settings, models: dict[str, ModelRuntime]) -> EventSc
             )
             for mid, m in models.items()
         },
+    )
+
+
+def label_fields(settings: Settings) -> LabelFields:
+    ls = settings.labels
+    return LabelFields(
+        event_id=ls.event_id, target=ls.target, timestamp=ls.timestamp, model_id=ls.model_id
+    )
+
+
+def unknown_label(label: Label, topic: str, unknown_after: str) -> Rejected:
+    """The dead letter of a label that matched no event. Its raw value is rebuilt from the
+    decoded label (the original bytes are not kept); the headers carry its coordinates."""
+    raw = orjson.dumps(
+        {"event_id": label.event_id, "target": label.target, "timestamp": label.timestamp_ms}
+    )
+    return Rejected(
+        reason="unknown_event",
+        detail=(
+            f"no inference event with event_id {label.event_id!r} was seen within "
+            f"labels.unknown_after ({unknown_after}) of the label's arrival, or its window "
+            "had already been finalized"
+        ),
+        raw=raw,
+        topic=topic,
+        partition=label.partition,
+        offset=label.offset,
+        key=label.event_id.encode(),
     )
 
 
@@ -141,7 +176,29 @@ class Service:
                 )
             )
         self.sinks = sinks
-        self.pipeline = Pipeline(settings, self.models, sinks, self.metrics, on_published)
+        self.labels_topic = settings.kafka.labels_topic
+        self.label_fields = label_fields(settings)
+        self.tracker = LabelTracker(
+            settings,
+            self.models,
+            sinks,
+            labels_enabled=self.labels_topic is not None,
+            store=PendingStore(Path(settings.workspace.path) / settings.project.id / "pending"),
+            metrics=self.metrics,
+            on_published=on_published,
+        )
+        self.pipeline = Pipeline(
+            settings,
+            self.models,
+            sinks,
+            self.metrics,
+            on_published,
+            labels=self.tracker if self.tracker.enabled else None,
+        )
+        if self.tracker.enabled:
+            self.tracker.restore()
+        self._label_consumed: dict[tuple[str, int], int] = {}
+        self._last_label_gc = 0.0
         self.dead_letters = KafkaDeadLetterProducer(kconf, settings.kafka.dead_letter_topic)
         self.late_letters = (
             KafkaDeadLetterProducer(kconf, settings.kafka.late_topic)
@@ -150,7 +207,7 @@ class Service:
         )
         self.source = KafkaSource(
             settings.kafka.consumer_config(),
-            list(settings.kafka.topics),
+            [*settings.kafka.topics, *([self.labels_topic] if self.labels_topic else [])],
             on_assign=self._on_assign,
             on_revoke=self._on_revoke,
         )
@@ -223,8 +280,13 @@ class Service:
         raw = self.source.poll_batch(kafka.batch_size, kafka.poll_timeout_ms / 1000)
         now = self.now_ms()
         for topic, part in raw.by_topic():
-            self._ingest(topic, part, now)
+            if topic == self.labels_topic:
+                self._ingest_labels(topic, part, now)
+            else:
+                self._ingest(topic, part, now)
         self.pipeline.step(now)
+        if self.tracker.enabled:
+            self._label_step(now)
         self.commit()
         self._housekeeping()
 
@@ -251,12 +313,60 @@ class Service:
         late = self.pipeline.add(frame, now)
         if late.height:
             self._late(topic, late, raw, base)
-        highest: dict[int, int] = {}
-        for partition, offset in zip(raw.partitions, raw.offsets, strict=True):
-            if offset > highest.get(partition, -1):
-                highest[partition] = offset
+        # offsets grow within a partition in one consume() batch, so the last value the dict
+        # keeps per partition is the highest (built in C, no per-message Python)
+        highest = dict(zip(raw.partitions, raw.offsets, strict=True))
         for partition, offset in highest.items():
             self.pipeline.state.note_consumed(base + partition, offset)
+
+    def _ingest_labels(self, topic: str, raw: RawBatch, now: int) -> None:
+        decoded = decode_labels(
+            raw.values,
+            raw.partitions,
+            raw.offsets,
+            raw.timestamps_ms,
+            topic,
+            fields=self.label_fields,
+            keys=raw.keys,
+            max_value_bytes=self.bounds.max_value_bytes,
+        )
+        for rej in decoded.rejected:
+            self.metrics.events_rejected.labels(reason=rej.reason).inc()
+            self.dead_letters.send(rej)
+        self.tracker.add_labels(decoded.labels, now)
+        for partition, offset in zip(raw.partitions, raw.offsets, strict=True):
+            tp = (topic, partition)
+            if offset > self._label_consumed.get(tp, -1):
+                self._label_consumed[tp] = offset
+
+    def _label_step(self, now: int) -> None:
+        unknown = self.tracker.step(now)
+        topic = self.labels_topic or "labels"
+        for label in unknown:
+            self.metrics.events_rejected.labels(reason="unknown_event").inc()
+            wait = str(self.settings.labels.unknown_after)
+            self.dead_letters.send(unknown_label(label, topic, wait))
+
+    def _commit_labels(self, only: set[tuple[str, int]] | None = None) -> None:
+        """Labels-topic offsets: committed once every label below them is durable — written
+        to a label file (restored at start) or dead-lettered (confirmed by the caller)."""
+        if not self.labels_topic:
+            return
+        self.tracker.persist_labels(self.now_ms())
+        offsets = {
+            tp: o + 1
+            for tp, o in self._label_consumed.items()
+            if (only is None or tp in only)
+            and tp in self.source.assignment
+            and self._committed.get(tp) != str(o + 1)
+        }
+        if offsets:
+            self.source.commit(offsets)
+            self._committed.update({tp: str(o) for tp, o in offsets.items()})
+        mono = time.monotonic()
+        if mono - self._last_label_gc >= 5.0:  # scanning the live labels is not free
+            self._last_label_gc = mono
+            self.tracker.gc()
 
     def _late(self, topic: str, late: pl.DataFrame, raw: RawBatch, base: int) -> None:
         lookup = {
@@ -306,7 +416,12 @@ class Service:
         if offsets:
             self.source.commit(offsets, metadata)
             self._committed.update(metadata)
+        if only is None or self._label_tps(only):
+            self._commit_labels(self._label_tps(only) if only is not None else None)
         self._last_commit = time.monotonic()
+
+    def _label_tps(self, only: set[int]) -> set[tuple[str, int]]:
+        return {(t, p) for t, p in self._label_consumed if -1 - p in only}
 
     def _housekeeping(self) -> None:
         mono = time.monotonic()
@@ -340,6 +455,7 @@ class Service:
 
     # -- rebalance (called from inside poll) ----------------------------------------------
     def _on_assign(self, partitions: list[tuple[str, int]]) -> None:
+        partitions = [tp for tp in partitions if tp[0] != self.labels_topic]
         committed = self.source.committed_metadata(partitions)
         checkpoints: dict[int, PartitionCheckpoint] = {}
         for (topic, partition), (offset, meta) in committed.items():
@@ -363,12 +479,19 @@ class Service:
     def _on_revoke(self, partitions: list[tuple[str, int]]) -> None:
         # publish what is closed, confirm dead letters, commit what is safe, then forget the
         # revoked partitions' windows: their new owner replays them from the checkpoint
+        labels = {(t, p) for t, p in partitions if t == self.labels_topic}
+        partitions = [tp for tp in partitions if tp[0] != self.labels_topic]
         sids = {self._sid(t, p) for t, p in partitions}
+        sids |= {-1 - p for _, p in labels}  # labels partitions ride along as negative ids
         try:
             self.pipeline.step(self.now_ms())
             self.commit(force=True, only=sids)
         except Exception:
             log.exception("could not commit on revoke; the new owner replays from the last commit")
+        for tp in labels:
+            self._label_consumed.pop(tp, None)
+            self._committed.pop(tp, None)
+        sids = {sid for sid in sids if sid >= 0}
         dropped = self.pipeline.state.revoke_partitions(sorted(sids))
         for sid in sids:
             self._committed.pop(self._tp(sid), None)

@@ -15,6 +15,11 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--config", required=True, help="YAML configuration file")
     p.add_argument("--events", required=True, help="one JSON event per line")
+    p.add_argument(
+        "--labels",
+        default=None,
+        help="delayed ground truth, one label per line (quality and comparison snapshots)",
+    )
     p.add_argument("--workspace", default=None, help="override workspace.path")
     p.add_argument(
         "--dead-letter",
@@ -32,6 +37,10 @@ def run(args: argparse.Namespace) -> int:
     if not events.is_file():
         print(f"driftsnap replay: events file {events} not found", file=sys.stderr)
         return 2
+    labels = Path(args.labels) if args.labels else None
+    if labels is not None and not labels.is_file():
+        print(f"driftsnap replay: labels file {labels} not found", file=sys.stderr)
+        return 2
     overrides = {"workspace": {"path": args.workspace}} if args.workspace else None
     try:
         settings = load_settings(args.config, overrides)
@@ -40,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
             settings,
             events,
             dead_letter=dead,
+            labels=labels,
             on_published=lambda s: print(f"snapshot {s.id} {s.name} {s.timestamp.isoformat()}"),
         )
     except ConfigError as exc:

@@ -13,12 +13,12 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 
-from service.generator import NUM_FEATURES
-from tests.integration.kafka_helpers import create_topic
+from service.generator import NUM_FEATURES, encode_labels
 from tests.integration.promql_check import (
     alert_states,
     all_queries,
@@ -28,28 +28,21 @@ from tests.integration.promql_check import (
     targets_up,
 )
 from tests.integration.service_helpers import (
+    ServiceEnv,
     aligned_base_ms,
     events_pairs,
-    make_env,
     produce,
     start_service,
     stop_service,
     wait_for,
     window_events,
 )
+from tests.integration.test_labels import by_tag, labels_env
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = ROOT / "deploy" / "grafana" / "dashboards"
 RULES = ROOT / "deploy" / "prometheus" / "rules" / "driftsnap.rules.yml"
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
-
-# Panels fed by a feature whose data this test does not produce. Each entry says why; an
-# entry here is a promise that another test covers the metric (see tests/integration).
-_COMPARISON = "shadow vs champion comparison and label coverage: issue 7, in progress"
-NOT_FED_HERE: dict[str, str] = {
-    "driftsnap_comparison": _COMPARISON,
-    "driftsnap_label_coverage": _COMPARISON,
-}
 
 
 @pytest.fixture
@@ -75,12 +68,22 @@ def prometheus(tmp_path: Path) -> Iterator[Callable[[str], str]]:
     subprocess.run([script, "stop"], env=env, capture_output=True, timeout=60, check=False)
 
 
+def window_snapshots(env: ServiceEnv) -> list[dict[str, Any]]:
+    """The drift/data-quality snapshots (not the delayed quality or comparison ones)."""
+    return [s for s in env.snapshots().values() if not {"quality", "comparison"} & set(s["tags"])]
+
+
 def test_every_dashboard_query_and_alert_against_real_prometheus(
     tmp_path: Path, kafka_bootstrap: str, unique: str, prometheus: Callable[[str], str]
 ) -> None:
-    env = make_env(tmp_path, kafka_bootstrap, unique)
-    create_topic(kafka_bootstrap, env.topic, 3)
-    create_topic(kafka_bootstrap, env.dlq, 1)
+    # labels arrive on their own topic; champion vs shadow is compared per window
+    env, labels_topic = labels_env(
+        tmp_path,
+        kafka_bootstrap,
+        unique,
+        label_wait="3s",
+        comparison={"champion": "champion", "candidates": ["shadow"]},
+    )
     base = aligned_base_ms()
     frame = window_events(base, n_windows=3, per_window=600, seed=11, drift_last=False)
     # the last window of "fraud" drifts hard (every numerical feature shifted); "eta" does not
@@ -89,12 +92,13 @@ def test_every_dashboard_query_and_alert_against_real_prometheus(
     frame = frame.with_columns(
         [pl.when(drifted).then(pl.col(c) + 3.0).otherwise(pl.col(c)).alias(c) for c in NUM_FEATURES]
     )
-    # targets inline (as a batch-scored stream would carry them): model-quality panels get data
-    pairs = events_pairs(frame, with_target=True) + [(None, b"{broken json")] * 3
-    produce(kafka_bootstrap, env.topic, pairs)
+    produce(kafka_bootstrap, env.topic, events_pairs(frame) + [(None, b"{broken json")] * 3)
     proc = start_service(env)
     try:
-        wait_for(lambda: len(env.snapshot_files()) >= 12, 120, "12 snapshots")
+        wait_for(lambda: len(window_snapshots(env)) >= 12, 120, "12 window snapshots")
+        produce(kafka_bootstrap, labels_topic, list(encode_labels(frame)))
+        wait_for(lambda: len(by_tag(env, "quality")) >= 12, 120, "12 quality snapshots")
+        wait_for(lambda: len(by_tag(env, "comparison")) >= 6, 60, "6 comparison snapshots")
         # late records, so the late/rejected panels have series
         produce(kafka_bootstrap, env.topic, events_pairs(frame.head(4)))
         url = prometheus(f"127.0.0.1:{env.metrics_port}")
@@ -104,7 +108,7 @@ def test_every_dashboard_query_and_alert_against_real_prometheus(
         subs = {"project": env.project, "model": "fraud", "variant": "champion"}
         empty = []
         for q in all_queries(DASHBOARDS, RULES):
-            if q.kind == "alert" or any(name in q.expr for name in NOT_FED_HERE):
+            if q.kind == "alert":
                 continue
             if not query(url, expand(q.expr, subs)):
                 empty.append(f"{q.source}: {q.expr}")

@@ -1,5 +1,6 @@
 """Static checks of deploy/: Prometheus config and rules (promtool), Grafana dashboards against the
 metric contract, the compose file, the Kubernetes manifests, the Dockerfile and the example config.
+(test_config_schema.py loads the example configs with the service's own parser.)
 
 promtool is required (CI installs Debian's ``prometheus`` package, which ships it): a missing
 promtool fails these tests, it does not skip them.
@@ -314,19 +315,23 @@ def example_config() -> dict[str, Any]:
 
 
 def check_config_shape(cfg: dict[str, Any]) -> None:
+    """What the deployment files rely on (the schema itself: test_config_schema.py)."""
     assert set(cfg) >= {"project", "kafka", "window", "models", "workspace", "metrics"}
     assert cfg["project"]["id"]
     kafka = cfg["kafka"]
     assert kafka["bootstrap_servers"]
     assert kafka["topics"]
     assert kafka["group_id"]
-    assert {"dead_letter_topic", "snapshot_topic", "extra"} <= set(kafka)
+    assert kafka["labels_topic"]
+    assert kafka["labels_topic"] not in kafka["topics"]
+    assert {"dead_letter_topic", "snapshot_topic"} <= set(kafka)
     assert set(cfg["window"]) >= {"size", "slide", "allowed_lateness", "idle_timeout", "min_rows"}
     for model in cfg["models"].values():
         assert model["reference"].startswith("/etc/driftsnap/reference/")
         assert {"column_mapping", "stattest", "tags", "metadata"} <= set(model)
     assert cfg["workspace"]["path"] == "/var/lib/driftsnap/workspace"
     assert isinstance(cfg["metrics"]["port"], int)
+    assert cfg["metrics"]["host"] == "0.0.0.0"  # in a container: scrapeable beyond loopback
 
 
 def test_example_config_and_reference() -> None:
@@ -337,8 +342,8 @@ def test_example_config_and_reference() -> None:
         assert local.is_file(), f"missing reference {local}"
         columns = set(pq.read_schema(local).names)
         mapping = model["column_mapping"]
-        wanted = set(mapping["numerical_features"]) | set(mapping["categorical_features"])
-        wanted |= {mapping[k] for k in ("id", "target", "prediction", "datetime")}
+        wanted = set(mapping["numerical"]) | set(mapping["categorical"])
+        wanted |= {mapping[k] for k in ("target", "prediction")}
         assert wanted <= columns, f"{local.name} lacks {wanted - columns}"
 
 
@@ -365,7 +370,9 @@ def test_compose_file() -> None:
     # the checks docker compose does not make (and all of them when it is not installed)
     compose = load_compose()
     services = compose["services"]
-    assert set(services) == {"kafka", "driftsnap", "generator", "prometheus", "grafana"}
+    assert set(services) == {
+        "kafka", "kafka-init", "driftsnap", "generator", "prometheus", "grafana",
+    }  # fmt: skip
     volumes = set(compose.get("volumes") or {})
     mounts: dict[str, dict[str, Path]] = {}
     for name, svc in services.items():
@@ -395,7 +402,7 @@ def test_compose_file() -> None:
         ref = Path(model["reference"])
         assert (mounts["driftsnap"][str(ref.parent)] / ref.name).is_file()
     assert f"127.0.0.1:{port}:{port}" in services["driftsnap"]["ports"]
-    assert services["driftsnap"]["environment"]["DRIFTSNAP_METRICS_PORT"] == str(port)
+    assert services["driftsnap"]["environment"]["DRIFTSNAP_METRICS__PORT"] == str(port)
     # kafka: the advertised in-network listener is what driftsnap and the generator use
     kafka_env = services["kafka"]["environment"]
     assert (
@@ -406,7 +413,23 @@ def test_compose_file() -> None:
     assert gen[:2] == ["driftsnap", "generate"]
     assert gen[gen.index("--bootstrap") + 1] == cfg["kafka"]["bootstrap_servers"]
     assert gen[gen.index("--topic") + 1] in cfg["kafka"]["topics"]
+    assert gen[gen.index("--labels-topic") + 1] == cfg["kafka"]["labels_topic"]
     assert gen[gen.index("--rate") + 1] == "200"
+    assert int(gen[gen.index("--drift-after") + 1]) > 0
+    # topics: the broker does not auto-create them, kafka-init creates every one the config names
+    assert kafka_env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    init = services["kafka-init"]
+    script = " ".join(init["command"])
+    created = set(re.findall(r"for t in ([\w\s-]+?);", script)[0].split())
+    created |= set(re.findall(r"--topic ([\w-]+)", script))
+    k = cfg["kafka"]
+    wanted = {*k["topics"], k["labels_topic"], k["dead_letter_topic"], k["snapshot_topic"]}
+    wanted |= {k["late_topic"]} if k.get("late_topic") else set()
+    assert wanted <= created, f"kafka-init does not create {wanted - created}"
+    assert script.count("kafka:9092") >= 2
+    for name in ("driftsnap", "generator"):
+        dep = services[name]["depends_on"]["kafka-init"]
+        assert dep["condition"] == "service_completed_successfully"
     # prometheus: its config and rules, scraping driftsnap:<metrics port>
     assert mounts["prometheus"]["/etc/prometheus/prometheus.yml"] == PROM_CONFIG
     assert mounts["prometheus"]["/etc/prometheus/rules"] == RULES.parent
@@ -517,15 +540,20 @@ def test_k8s_deployment_probes_ports_and_config() -> None:
     assert int(annotations["prometheus.io/port"]) == port
     assert annotations["prometheus.io/path"] == "/metrics"
     env = {e["name"]: e for e in container["env"]}
-    assert env["DRIFTSNAP_METRICS_PORT"]["value"] == str(port)
-    # SASL from the Secret, referenced by the config as ${VAR}
+    assert env["DRIFTSNAP_METRICS__PORT"]["value"] == str(port)
+    # SASL: mechanism in the config, credentials from the Secret as environment overrides of
+    # kafka.sasl_username / kafka.sasl_password (the parser does not expand ${VAR})
     (secret,) = by_kind("Secret")
-    extra = cfg["kafka"]["extra"]
-    for var in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"):
+    kafka = cfg["kafka"]
+    assert kafka["security_protocol"] in {"SASL_SSL", "SASL_PLAINTEXT"}
+    assert kafka["sasl_mechanism"]
+    assert "sasl_username" not in kafka
+    assert "sasl_password" not in kafka
+    assert "${" not in cm["data"]["config.yaml"]
+    for var in ("DRIFTSNAP_KAFKA__SASL_USERNAME", "DRIFTSNAP_KAFKA__SASL_PASSWORD"):
         ref = env[var]["valueFrom"]["secretKeyRef"]
         assert ref["name"] == secret["metadata"]["name"]
         assert ref["key"] in secret["stringData"]
-        assert f"${{{var}}}" in extra.values()
     # mounts: config file, reference folder, workspace on the RWX claim
     mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
@@ -534,6 +562,14 @@ def test_k8s_deployment_probes_ports_and_config() -> None:
     assert conf["subPath"] == "config.yaml"
     for model in cfg["models"].values():
         assert str(Path(model["reference"]).parent) in mounts
+    # one ConfigMap per reference file, each named in the kubectl hint
+    ref_volume = volumes[mounts["/etc/driftsnap/reference"]["name"]]
+    sources = {s["configMap"]["name"] for s in ref_volume["projected"]["sources"]}
+    assert sources == {f"driftsnap-reference-{m}" for m in cfg["models"]}
+    text = (K8S / "deployment.yaml").read_text(encoding="utf-8")
+    for m in cfg["models"]:
+        assert f"create configmap driftsnap-reference-{m}" in text
+        assert f"--from-file=deploy/examples/reference/{m}.parquet" in text
     ws = volumes[mounts[cfg["workspace"]["path"]]["name"]]
     (pvc,) = by_kind("PersistentVolumeClaim")
     assert ws["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]

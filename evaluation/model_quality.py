@@ -26,7 +26,6 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
-from scipy.stats import rankdata
 
 from evaluation.errors import EvaluationError
 from evaluation.schema import DatasetSchema, Task
@@ -323,7 +322,9 @@ def _auc(positive: NDArray[np.bool_], score: NDArray[np.float64]) -> float | Non
     n_neg = positive.size - n_pos
     if n_pos == 0 or n_neg == 0:
         return None
-    ranks = rankdata(score)
+    # mid-ranks (ties share their average rank), as scipy.stats.rankdata; polars keeps scipy
+    # (60 MB of resident memory) out of the service's start-up
+    ranks = pl.Series(score).rank(method="average").to_numpy()
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 

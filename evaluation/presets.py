@@ -8,7 +8,7 @@ data_drift     ``share_of_drifted_columns < max_share_drifted`` (0.3, critical),
                a single drifted column is a WARNING, the dataset-level test is the alarm)
 data_quality   per feature: ``missing_share <= reference + missing_share_rel·reference`` (0.1);
                categorical: ``new_categories <= max_new_categories`` (0); numerical:
-               ``share_out_of_reference_range <= max_share_out_of_range`` (0.0); dataset:
+               ``share_out_of_reference_range <= max_share_out_of_range`` (0.01); dataset:
                ``number_of_constant_columns <= the reference's`` (0 for a clean reference)
 classification ``accuracy``, ``precision``, ``recall``, ``f1``, ``roc_auc`` not below the
                reference by more than ``tolerance`` (relative, 0.1); ``log_loss`` not above it
@@ -53,7 +53,7 @@ class DataQualityParams:
     missing_share_rel: float = 0.1
     missing_share_abs: float = 0.0
     max_new_categories: int = 0
-    max_share_out_of_range: float = 0.0
+    max_share_out_of_range: float = 0.01
     critical: bool = True
 
 

@@ -2,20 +2,26 @@
 
 Per column: row count, missing count and share (null or NaN), infinite count (``±inf``);
 numerical columns add min, max, mean, std (sample, ``ddof=1``), p25/p50/p75 (linear
-interpolation, numpy's default) over the *finite* values, and the share of finite values
-outside the reference's ``[min, max]``; categorical columns add the unique count, the most
-common value (ties broken by the smallest value, so the result ignores row order) and its share,
-the number of distinct values absent from the reference and the number of reference categories
-unused.
+interpolation, numpy's default definition, computed bit for bit as polars'
+``quantile(q, "linear")``) over the *finite* values, and the share of finite values outside the
+reference's ``[min, max]``; categorical columns add the unique count, the most common value (ties
+broken by the smallest value, so the result ignores row order) and its share, the number of
+distinct values absent from the reference and the number of reference categories unused.
 Per dataset: rows, columns, duplicated rows (rows equal to an earlier row over the analysed
 columns, pandas' ``duplicated()``), constant columns (exactly one distinct non-missing value)
 and empty columns (every value missing, in a non-empty window).
 
-Everything is computed in one polars ``select`` over all columns. Degenerate cases are explicit:
-a column absent from the window has ``"status": "absent"``, a window with no rows has
-``"status": "no_rows"``, an all-missing column ``"status": "all_missing"``; their statistics are
-``None`` (``null`` in the snapshot), never NaN. Floats are rounded to ``DIGITS`` (9)
-significant digits to keep snapshots small.
+How (window close is latency-critical): one polars ``select`` casts and sorts every numerical
+column (in parallel); counts, min, max, quantiles, unique counts and the out-of-range count are
+read off each sorted array with numpy (index lookups, ``searchsorted``, non-zero diffs), while
+mean and std stay polars aggregations in the original row order (their last bits depend on the
+summation order). Categorical columns take one ``value_counts`` each. Duplicated rows skip the
+row hashing when some column's values are all distinct (see ``_duplicated_rows``).
+
+Degenerate cases are explicit: a column absent from the window has ``"status": "absent"``, a
+window with no rows has ``"status": "no_rows"``, an all-missing column
+``"status": "all_missing"``; their statistics are ``None`` (``null`` in the snapshot), never NaN.
+Floats are rounded to ``DIGITS`` (9) significant digits to keep snapshots small.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 
 from evaluation.schema import ColumnKind, DatasetSchema
@@ -131,47 +138,148 @@ def _finite(name: str) -> pl.Expr:
     return x.filter(x.is_finite())
 
 
-def _num_exprs(name: str, ref: ColumnQualityReference | None) -> list[pl.Expr]:
-    x = pl.col(name).cast(pl.Float64, strict=False)
+def _num_exprs(name: str) -> list[pl.Expr]:
+    """The order-dependent numerical statistics, left to polars so they stay bit-identical
+    (summation order decides the last bits of mean and std)."""
     fin = _finite(name)
     p = f"{name}\x00"
-    exprs = [
-        (x.is_null() | x.is_nan()).sum().alias(p + "missing"),
-        x.is_infinite().sum().alias(p + "inf"),
-        fin.len().alias(p + "n_finite"),
-        fin.min().alias(p + "min"),
-        fin.max().alias(p + "max"),
-        fin.mean().alias(p + "mean"),
-        fin.std(ddof=1).alias(p + "std"),
-        fin.n_unique().alias(p + "unique"),
+    return [fin.mean().alias(p + "mean"), fin.std(ddof=1).alias(p + "std")]
+
+
+def _num_sorted(name: str) -> pl.Expr:
+    """The column as floats, nulls as NaN, sorted: ``-inf``, finite values, ``+inf``, NaN.
+
+    Everything else about a numerical column is read off this array (``_sorted_stats``): one
+    sort instead of separate quantile passes and hash-based unique counts.
+    """
+    x = pl.col(name).cast(pl.Float64, strict=False)
+    # without nulls the conversion to numpy is a view, not a copy
+    return x.fill_null(float("nan")).sort().alias(name)
+
+
+def _polars_quantile(f: np.ndarray, q: float) -> float:
+    """``Series.quantile(q, "linear")`` of the sorted finite values ``f`` (non-empty), bit for
+    bit: polars interpolates as ``(i - lo) * (hi_value - lo_value) + lo_value`` with
+    ``i = (n - 1) * q``, which can differ from numpy's lerp in the last bit."""
+    idx = (len(f) - 1) * q
+    lo = min(int(idx), len(f) - 1)
+    lower, upper = float(f[lo]), float(f[math.ceil(idx)])
+    if lower == upper:
+        return lower
+    return (idx - lo) * (upper - lower) + lower
+
+
+def _mixed_zeros(f: np.ndarray) -> bool:
+    """Whether the sorted finite values hold both ``0.0`` and ``-0.0``: then which zero polars
+    returns for min, max or a quantile depends on its own algorithm, so ask polars."""
+    lo, hi = np.searchsorted(f, 0.0, "left"), np.searchsorted(f, 0.0, "right")
+    if hi - lo < 2:
+        return False
+    signs = np.signbit(f[lo:hi])
+    return bool(signs.any()) and not bool(signs.all())
+
+
+def _sorted_stats(a: np.ndarray, ref: ColumnQualityReference | None) -> dict[str, Any]:
+    """Counts, min, max, quantiles, unique counts and out-of-range count of one numerical
+    column from its sorted float array (missing values as NaN at the end)."""
+    n_neg = int(np.searchsorted(a, -np.inf, "right"))
+    end_fin = int(np.searchsorted(a, np.inf, "left"))
+    end_inf = int(np.searchsorted(a, np.inf, "right"))
+    f = a[n_neg:end_fin]
+    m = len(f)
+    n_pos = end_inf - end_fin
+    unique = 1 + int(np.count_nonzero(f[1:] != f[:-1])) if m else 0
+    stats: dict[str, Any] = {
+        "missing": len(a) - end_inf,
+        "inf": n_neg + n_pos,
+        "n_finite": m,
+        "unique": unique,
         # ±inf are values too for "constant": count non-missing distinct values
-        x.filter(x.is_not_null() & x.is_not_nan()).n_unique().alias(p + "distinct"),
-    ]
-    exprs += [fin.quantile(q, "linear").alias(p + key) for key, q in QUANTILES]
+        "distinct": unique + (n_pos > 0) + (n_neg > 0),
+        "min": float(f[0]) if m else None,
+        "max": float(f[-1]) if m else None,
+        "mixed_zeros": m > 1 and _mixed_zeros(f),
+    }
+    for key, q in QUANTILES:
+        stats[key] = _polars_quantile(f, q) if m else None
     if ref is not None and ref.min is not None and ref.max is not None:
-        exprs.append(((fin < ref.min) | (fin > ref.max)).sum().alias(p + "out"))
-    return exprs
+        below = int(np.searchsorted(f, ref.min, "left"))
+        above = m - int(np.searchsorted(f, ref.max, "right"))
+        stats["out"] = below + above
+    return stats
 
 
-def _cat_exprs(name: str, ref: ColumnQualityReference | None) -> list[pl.Expr]:
-    s = pl.col(name).cast(pl.String)
-    nn = s.drop_nulls()
-    p = f"{name}\x00"
-    exprs = [
-        s.is_null().sum().alias(p + "missing"),
-        nn.n_unique().alias(p + "unique"),
-        nn.mode().sort().first().alias(p + "top"),
-        nn.unique_counts().max().alias(p + "top_count"),
-    ]
-    if ref is not None:
-        known = pl.lit(pl.Series(list(ref.categories), dtype=pl.String))
-        uniq = nn.unique()
-        exprs += [
-            uniq.is_in(known.implode()).not_().sum().alias(p + "new"),
-            nn.is_in(known.implode()).not_().sum().alias(p + "new_rows"),
-            uniq.is_in(known.implode()).sum().alias(p + "known_seen"),
+def _num_stats(
+    current: pl.DataFrame, names: Sequence[str], refs: Mapping[str, ColumnQualityReference]
+) -> dict[str, dict[str, Any]]:
+    """Per numerical column statistics: two ``select``s over all the columns at once."""
+    if not names:
+        return {}
+    ordered = current.select(_num_sorted(c) for c in names)
+    agg = current.select(e for c in names for e in _num_exprs(c)).row(0, named=True)
+    out: dict[str, dict[str, Any]] = {}
+    zeros: list[str] = []
+    for c in names:
+        st = _sorted_stats(ordered.get_column(c).to_numpy(), refs.get(c))
+        p = f"{c}\x00"
+        st["mean"], st["std"] = agg[p + "mean"], agg[p + "std"]
+        if st.pop("mixed_zeros"):
+            zeros.append(c)
+        out[c] = st
+    if zeros:  # rare: both signed zeros present; let polars pick the zero as before
+        exprs = [
+            e
+            for c in zeros
+            for e in [
+                _finite(c).min().alias(f"{c}\x00min"),
+                _finite(c).max().alias(f"{c}\x00max"),
+                *(_finite(c).quantile(q, "linear").alias(f"{c}\x00{k}") for k, q in QUANTILES),
+            ]
         ]
-    return exprs
+        row = current.select(exprs).row(0, named=True)
+        for c in zeros:
+            for key in ("min", "max", *(k for k, _ in QUANTILES)):
+                out[c][key] = row[f"{c}\x00{key}"]
+    return out
+
+
+def _cat_exprs(name: str) -> pl.Expr:
+    """The distinct non-null values of a categorical column (as strings) with their counts:
+    one hash per column, from which every categorical statistic follows."""
+    counts = pl.col(name).cast(pl.String).drop_nulls().value_counts(name=f"{name}\x00n")
+    return counts.implode().alias(name)
+
+
+def _cat_stats(
+    current: pl.DataFrame, names: Sequence[str], refs: Mapping[str, ColumnQualityReference]
+) -> dict[str, dict[str, Any]]:
+    if not names:
+        return {}
+    counts = current.select(_cat_exprs(c) for c in names)
+    out: dict[str, dict[str, Any]] = {}
+    for c in names:
+        # an empty list explodes to one null row: drop it (the values themselves are non-null)
+        vc = counts.get_column(c).explode().struct.unnest().drop_nulls()
+        v, n = pl.col(c), pl.col(f"{c}\x00n")
+        exprs = [
+            n.sum().alias("non_missing"),
+            pl.len().alias("unique"),
+            # the mode; ties broken by the smallest value (was mode().sort().first())
+            v.filter(n == n.max()).min().alias("top"),
+            n.max().alias("top_count"),
+        ]
+        ref = refs.get(c)
+        if ref is not None:
+            known = v.is_in(pl.lit(pl.Series(list(ref.categories), dtype=pl.String)).implode())
+            exprs += [
+                known.not_().sum().alias("new"),
+                n.filter(known.not_()).sum().alias("new_rows"),
+                known.sum().alias("known_seen"),
+            ]
+        st = vc.select(exprs).row(0, named=True)
+        st["missing"] = current.height - int(st.pop("non_missing"))
+        out[c] = st
+    return out
 
 
 #: Significant digits kept for the float statistics in a snapshot (a relative error of 5e-9
@@ -267,11 +375,14 @@ def _data_quality(
             kind_of[c] = kinds[c]
         else:
             kind_of[c] = quality_kind(schema, c, current.schema[c] if c in present else None)
-    exprs: list[pl.Expr] = []
-    for c in present:
-        ref_col = reference.columns.get(c) if reference is not None else None
-        exprs += _num_exprs(c, ref_col) if kind_of[c] == "num" else _cat_exprs(c, ref_col)
-    stats: dict[str, Any] = current.select(exprs).row(0, named=True) if exprs else {}
+    refs: dict[str, ColumnQualityReference] = (
+        {c: r for c in present if (r := reference.columns.get(c)) is not None}
+        if reference is not None
+        else {}
+    )
+    nums = [c for c in present if kind_of[c] == "num"]
+    stats = _num_stats(current, nums, refs)
+    stats.update(_cat_stats(current, [c for c in present if kind_of[c] != "num"], refs))
     n = current.height
     out_cols: dict[str, dict[str, Any]] = {}
     constant: list[str] = []
@@ -281,15 +392,14 @@ def _data_quality(
         if c not in present:
             out_cols[c] = {"column_type": kind_of[c], "status": "absent", "number_of_rows": 0}
             continue
-        col = _column_result(c, kind_of[c], n, stats, ref_col, reference is not None)
+        col = _column_result(kind_of[c], n, stats[c], ref_col, reference is not None)
         out_cols[c] = col
         if col["status"] == "all_missing":
             empty.append(c)
         elif col.pop("_distinct") == 1:
             constant.append(c)
         col.pop("_distinct", None)
-    dup_cols = present
-    duplicated = n - current.select(dup_cols).unique().height if dup_cols and n else 0
+    duplicated = _duplicated_rows(current, present, kind_of, stats) if present and n else 0
     return {
         "number_of_rows": n,
         "number_of_columns": len(present),
@@ -303,16 +413,51 @@ def _data_quality(
     }
 
 
+def _duplicated_rows(
+    current: pl.DataFrame,
+    present: Sequence[str],
+    kinds: Mapping[str, ColumnKind],
+    stats: Mapping[str, Mapping[str, Any]],
+) -> int:
+    """Rows equal to an earlier row over ``present``: ``n - current.unique().height``, exact
+    (polars ``unique`` compares the rows, not just their hashes).
+
+    Shortcut: if a column's finite (numerical) or non-null (categorical) values are all
+    distinct, a row holding one of them equals no other row, so only the other rows (usually
+    a handful) can repeat each other and only they are compared. The statistics see values
+    converted to floats or strings, a function of the raw value, so raw-equal values stay equal
+    and "all distinct" holds for the raw values too.
+    """
+    n = current.height
+    best, best_rest = None, n + 1
+    for c in present:
+        st = stats[c]
+        if kinds[c] == "num":
+            distinct, keyed = st["unique"], st["n_finite"]
+        else:
+            distinct, keyed = st["unique"], n - st["missing"]
+        if distinct == keyed and n - keyed < best_rest:
+            best, best_rest = c, n - keyed
+    if best is None:
+        return n - current.select(present).unique().height
+    if best_rest <= 1:
+        return 0
+    if kinds[best] == "num":
+        other = pl.col(best).cast(pl.Float64, strict=False).is_finite().fill_null(False).not_()
+    else:
+        other = pl.col(best).cast(pl.String).is_null()
+    rest = current.select(present).filter(other)
+    return rest.height - rest.unique().height
+
+
 def _column_result(
-    c: str,
     kind: ColumnKind,
     n: int,
     stats: Mapping[str, Any],
     ref_col: ColumnQualityReference | None,
     has_reference: bool,
 ) -> dict[str, Any]:
-    p = f"{c}\x00"
-    missing = int(stats[p + "missing"])
+    missing = int(stats["missing"])
     status: ColumnStatus = "ok"
     if n == 0:
         status = "no_rows"
@@ -326,36 +471,34 @@ def _column_result(
         "missing_share": _share(missing, n),
     }
     if kind == "num":
-        n_fin = int(stats[p + "n_finite"])
-        col["number_of_infinite"] = int(stats[p + "inf"])
-        col["number_of_unique"] = int(stats[p + "unique"])
+        n_fin = int(stats["n_finite"])
+        col["number_of_infinite"] = int(stats["inf"])
+        col["number_of_unique"] = int(stats["unique"])
         for key in ("min", "max", "mean", "std"):
-            col[key] = _fnum(stats[p + key])
+            col[key] = _fnum(stats[key])
         for key, _ in QUANTILES:
-            col[key] = _fnum(stats[p + key])
+            col[key] = _fnum(stats[key])
         if ref_col is not None and ref_col.min is not None and ref_col.max is not None:
-            out = int(stats[p + "out"])
+            out = int(stats["out"])
             col["number_out_of_reference_range"] = out
             col["share_out_of_reference_range"] = _share(out, n_fin)
         elif has_reference:
             col["number_out_of_reference_range"] = None
             col["share_out_of_reference_range"] = None
-        col["_distinct"] = int(stats[p + "distinct"])
+        col["_distinct"] = int(stats["distinct"])
     else:
-        uniq = int(stats[p + "unique"])
-        top_count = stats[p + "top_count"]
+        uniq = int(stats["unique"])
+        top_count = stats["top_count"]
         col["number_of_infinite"] = 0
         col["number_of_unique"] = uniq
-        col["most_common"] = stats[p + "top"]
+        col["most_common"] = stats["top"]
         col["most_common_share"] = (
             _share(int(top_count), n - missing) if top_count is not None else None
         )
         if ref_col is not None:
-            col["new_categories"] = int(stats[p + "new"])
-            col["new_category_share"] = _share(int(stats[p + "new_rows"]), n - missing)
-            col["unused_reference_categories"] = len(ref_col.categories) - int(
-                stats[p + "known_seen"]
-            )
+            col["new_categories"] = int(stats["new"])
+            col["new_category_share"] = _share(int(stats["new_rows"]), n - missing)
+            col["unused_reference_categories"] = len(ref_col.categories) - int(stats["known_seen"])
         elif has_reference:
             col["new_categories"] = None
             col["new_category_share"] = None

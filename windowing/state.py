@@ -8,6 +8,7 @@ windows the watermark has passed, publishes them, calls ``mark_published`` and c
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ _INTERNAL = (_LAST_START, _EFF_WM, _START, _ROW)
 LATE_EXTRA_COLUMNS = ("window_start_ms", "window_end_ms", "late_by_ms")
 
 _WindowId = tuple[KeyTuple, int]  # (key, window start)
+_CATEGORIES_SEQ = itertools.count()
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +77,41 @@ class AddResult:
     replayed: int = 0
 
 
+#: A window's chunk list is compacted (tiered, like a log-structured merge) whenever its last
+#: ``COMPACT_FANIN`` chunks have the same level: they are concatenated into one contiguous chunk
+#: one level up. Every row is copied about log_FANIN(chunks) times and a window holds fewer than
+#: ``COMPACT_FANIN`` chunks per level, instead of one small chunk per micro-batch.
+COMPACT_FANIN = 4
+_SEALED = 1 << 30  # level of a sampled frame: never merged again
+
+#: A String payload column is buffered as Categorical (a per-window category mapping, released
+#: with the window) when the micro-batch that opens the window repeats its values at least this
+#: many times on average: 4 B per row instead of a 16 B string view.
+CATEGORICAL_MIN_REPEAT = 4
+
+
 @dataclass(slots=True)
 class _Buffer:
+    """Rows of one (key, window).
+
+    While every chunk has the same schema (``schema``, the usual case), the chunks are stored
+    *compact*: without the key columns (constant in a window; ``keys`` holds them as a one-row
+    frame), with the String columns in ``cats`` as Categorical, and tiered-compacted
+    (``levels``). ``_restore`` turns stored rows back into exactly the batch columns. A chunk
+    with another schema switches the buffer to plain chunks (``keys`` None), concatenated with
+    ``diagonal_relaxed`` at close as before.
+    """
+
     chunks: list[pl.DataFrame] = field(default_factory=list)
     held_rows: int = 0
     row_count: int = 0
     offsets: dict[int, list[int]] = field(default_factory=dict)  # p -> [first, last, count]
     sampled: bool = False
+    schema: pl.Schema | None = None  # schema of the batch chunks (set by the first chunk)
+    keys: pl.DataFrame | None = None  # one-row frame of the key columns, None = plain chunks
+    cats: tuple[str, ...] = ()
+    categories: pl.Categories | None = None
+    levels: list[int] = field(default_factory=list)  # compaction level of each chunk
 
 
 @dataclass(slots=True)
@@ -440,13 +470,16 @@ class WindowState:
         )
         payload = exploded.drop(_LAST_START, _EFF_WM, _ROW)
         chunks = payload.partition_by(group, as_dict=True, include_key=True)
+        repeated: tuple[str, ...] | None = None
         for ident, chunk in chunks.items():
             key = tuple(None if v is None else str(v) for v in ident[:-1])
             start = int(ident[-1])
             buf = target.get((key, start))
             if buf is None:
                 buf = target[(key, start)] = _Buffer()
-            buf.chunks.append(chunk.drop(_START))
+            if buf.schema is None and repeated is None:
+                repeated = self._repeated_strings(payload)
+            self._append(buf, chunk.drop(_START), repeated or ())
             buf.held_rows += chunk.height
             buf.row_count += chunk.height
             self._maybe_sample(key, start, buf)
@@ -461,6 +494,67 @@ class WindowState:
                 cur[0], cur[1], cur[2] = min(cur[0], first), max(cur[1], last), cur[2] + n
         return exploded.height
 
+    def _repeated_strings(self, payload: pl.DataFrame) -> tuple[str, ...]:
+        """String payload columns whose values repeat enough in ``payload`` to buffer them as
+        Categorical (see ``CATEGORICAL_MIN_REPEAT``)."""
+        skip = {*self._keys, PARTITION, OFFSET, EVENT_TIME, _START}
+        names = [c for c, t in payload.schema.items() if t == pl.String and c not in skip]
+        if not names or payload.height < CATEGORICAL_MIN_REPEAT:
+            return ()
+        uniq = payload.select(pl.col(names).n_unique()).row(0)
+        return tuple(
+            c
+            for c, n in zip(names, uniq, strict=True)
+            if n * CATEGORICAL_MIN_REPEAT <= payload.height
+        )
+
+    def _append(self, buf: _Buffer, chunk: pl.DataFrame, repeated: tuple[str, ...]) -> None:
+        """Add one chunk (all batch columns) to ``buf``, compact if it has the window's schema."""
+        if buf.schema is None:
+            buf.schema = chunk.schema
+            buf.keys = chunk.select(self._keys).head(1)
+            buf.cats = tuple(c for c in repeated if c in buf.schema)
+            if buf.cats:
+                buf.categories = pl.Categories(f"driftsnap-window-{next(_CATEGORIES_SEQ)}")
+        elif buf.keys is not None and chunk.schema != buf.schema:
+            # another schema (a column missing or of another dtype in this batch): keep plain
+            # chunks from now on, so the close concatenates exactly as it always has
+            buf.chunks = [self._restore(buf, c) for c in buf.chunks]
+            buf.keys, buf.cats, buf.categories = None, (), None
+        if buf.keys is None:
+            buf.chunks.append(chunk)
+            buf.levels.append(0)
+            return
+        chunk = chunk.drop(self._keys)
+        if buf.cats:
+            cat = pl.Categorical(buf.categories)
+            chunk = chunk.with_columns(pl.col(c).cast(cat) for c in buf.cats)
+        buf.chunks.append(chunk)
+        buf.levels.append(0)
+        self._compact(buf)
+
+    @staticmethod
+    def _compact(buf: _Buffer) -> None:
+        """Tiered compaction of a compact buffer's chunks (see ``COMPACT_FANIN``)."""
+        n = COMPACT_FANIN
+        while len(buf.levels) >= n and len(set(buf.levels[-n:])) == 1 and buf.levels[-1] < _SEALED:
+            level = buf.levels[-1]
+            merged = pl.concat(buf.chunks[-n:], how="vertical", rechunk=True)
+            del buf.chunks[-n:], buf.levels[-n:]
+            buf.chunks.append(merged)
+            buf.levels.append(level + 1)
+
+    def _restore(self, buf: _Buffer, frame: pl.DataFrame) -> pl.DataFrame:
+        """Stored rows of a compact buffer back to the batch columns: Categorical columns cast
+        back to String, key columns re-added as literals, the batch's column order."""
+        if buf.keys is None or buf.schema is None:
+            return frame
+        keys = buf.keys
+        return frame.with_columns(
+            *[pl.col(c).cast(pl.String) for c in buf.cats],
+            *[pl.lit(keys.get_column(k)).first() for k in self._keys],
+        ).select(buf.schema.names())
+
     def _maybe_sample(self, key: KeyTuple, start: int, buf: _Buffer) -> None:
         cap = self.spec.max_rows_per_window
         # Trim only past twice the cap so the cost is amortised over many chunks.
@@ -468,6 +562,7 @@ class WindowState:
             return
         frame = bottom_k(self._concat(buf.chunks), cap, self._seed64(key, start))
         buf.chunks, buf.held_rows, buf.sampled = [frame], frame.height, True
+        buf.levels = [_SEALED]
 
     def _seed64(self, key: KeyTuple, start: int) -> int:
         return window_seed(self.seed, key, start, start + self.spec.size_ms)
@@ -485,7 +580,7 @@ class WindowState:
         if cap is not None and frame.height > cap:
             frame = bottom_k(frame, cap, self._seed64(key, start))
         if frame.height:
-            frame = frame.sort(PARTITION, OFFSET)
+            frame = self._restore(buf, frame.sort(PARTITION, OFFSET))
         offsets = {p: OffsetRange(f, la, n) for p, (f, la, n) in sorted(buf.offsets.items())}
         self._unpublished[(key, window)] = offsets
         return ClosedWindow(

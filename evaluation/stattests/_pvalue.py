@@ -1,4 +1,8 @@
-"""The p-value tests: drift when p < threshold (``ks`` and ``cramer_von_mises``: p <= threshold)."""
+"""The p-value tests: drift when p < threshold (``ks`` and ``cramer_von_mises``: p <= threshold).
+
+scipy is imported inside the functions that use it: importing ``scipy.stats`` costs ~60 MB
+of RSS and ~1 s, which a process should pay only once it evaluates a window.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from evaluation.binning import F64, I64
 from evaluation.stattests._samples import (
@@ -30,6 +33,8 @@ def ks(s: Samples) -> Outcome:
     computation does not converge scipy falls back to the asymptotic p-value with a warning;
     that fallback is expected (Evidently reports the same value), so the warning is silenced
     for this call only."""
+    from scipy import stats
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="ks_2samp: Exact calculation unsuccessful")
         res = stats.ks_2samp(s.ref, s.cur)
@@ -41,6 +46,8 @@ def chisquare(s: Samples) -> Outcome:
     current size: X² = Σ (o - e)² / e, e = ref_count · n_cur / n_ref, k - 1 degrees of
     freedom (``scipy.stats.chisquare``). A category absent from the reference has e = 0:
     X² = inf, p = 0. A single category in both: p = 1."""
+    from scipy import stats
+
     _, rc, cc = s.key_counts()
     if rc.size < 2:
         return _p(0.0, 1.0)
@@ -57,6 +64,8 @@ def g_test(s: Samples) -> Outcome:
     Evidently passes the *unscaled* reference counts as expected frequencies, which scipy
     rejects whenever the two sizes differ; here they are scaled to the current size.
     """
+    from scipy import stats
+
     _, rc, cc = s.key_counts()
     if rc.size < 2:
         return _p(0.0, 1.0)
@@ -76,6 +85,8 @@ def z(s: Samples) -> Outcome:
     """Pooled two-proportion Z-test, two-sided (Evidently's ``z``): the first of the sorted
     distinct values is one class, every other value the other; p = 2·(1 - Φ(|z|)), computed
     as ``2 * norm.sf(|z|)``. Both samples constant and equal: p = 1."""
+    from scipy import stats
+
     keys, rc, cc = s.key_counts()
     if len(keys) == 1:
         return _p(0.0, 1.0)
@@ -96,6 +107,8 @@ def fisher_exact(s: Samples) -> Outcome:
     """Fisher's exact test on the 2×2 table (current, reference) × (value A, value B),
     two-sided (``scipy.stats.fisher_exact``). Needs a binary column (≤ 2 distinct values in
     reference ∪ current). Unlike Evidently, the two sizes may differ."""
+    from scipy import stats
+
     keys, rc, cc = s.key_counts()
     if len(keys) > 2:
         return degenerate("not_applicable")
@@ -108,6 +121,8 @@ def fisher_exact(s: Samples) -> Outcome:
 
 def t_test(s: Samples) -> Outcome:
     """Student's two-sample t-test with pooled variance, two-sided (``scipy.stats.ttest_ind``)."""
+    from scipy import stats
+
     if s.n_ref < 2 or s.n_cur < 2:
         return degenerate("insufficient_data")
     if s.ref[0] == s.ref[-1] and s.cur[0] == s.cur[-1]:
@@ -119,6 +134,8 @@ def t_test(s: Samples) -> Outcome:
 def mannw(s: Samples) -> Outcome:
     """Mann-Whitney U test, **two-sided** (``scipy.stats.mannwhitneyu``). Evidently uses
     ``alternative="less"``, which only detects a current sample shifted upwards."""
+    from scipy import stats
+
     res = stats.mannwhitneyu(s.ref, s.cur, alternative="two-sided")
     return _p(float(res.statistic), res.pvalue)
 
@@ -129,6 +146,8 @@ def anderson(s: Samples) -> Outcome:
     scipy interpolates the p-value in its table and caps it to [0.001, 0.25] (as Evidently
     reports it); the cap is expected here, so its warning is silenced for this call only.
     """
+    from scipy import stats
+
     if s.ref[0] == s.ref[-1] and s.cur[0] == s.cur[-1] and s.ref[0] == s.cur[0]:
         return degenerate("constant_reference")
     with warnings.catch_warnings():
@@ -140,6 +159,8 @@ def anderson(s: Samples) -> Outcome:
 def cramer_von_mises(s: Samples) -> Outcome:
     """Two-sample Cramér-von Mises test (``scipy.stats.cramervonmises_2samp``; Evidently
     ships a copy of it). Needs at least two values per sample."""
+    from scipy import stats
+
     if s.n_ref < 2 or s.n_cur < 2:
         return degenerate("insufficient_data")
     res = stats.cramervonmises_2samp(s.ref, s.cur)
@@ -149,6 +170,8 @@ def cramer_von_mises(s: Samples) -> Outcome:
 def es(s: Samples) -> Outcome:
     """Epps-Singleton test (``scipy.stats.epps_singleton_2samp``). Needs ≥ 5 values per
     sample and a non-zero interquartile range of the pooled data (Evidently raises there)."""
+    from scipy import stats
+
     if s.n_ref < 5 or s.n_cur < 5:
         return degenerate("insufficient_data")
     pooled = np.concatenate([s.ref, s.cur])

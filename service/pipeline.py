@@ -5,13 +5,22 @@ the same Pipeline, which is why both produce the same snapshots with the same id
 Order matters here: a window is marked published (which lets the offset frontier move past
 its rows) only after every sink accepted its snapshot. A sink failure leaves the window
 pending; it is retried on the next step and its offsets stay uncommitted meanwhile.
+
+With ``background=True`` (``driftsnap run``) evaluation and sink writes of closed windows run
+on one worker thread, so the consumer keeps reading and decoding on the other core meanwhile
+(numpy, polars and file I/O release the GIL). Windows still complete in close order, and all
+window state — ``mark_published``, hence the frontier — is only touched on the caller's
+thread, when it collects finished work in ``step``/``drain``. ``drain`` waits for everything
+in flight; the service calls it before every forced commit (rebalance, shutdown).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +30,7 @@ from evaluation.snapshot import Snapshot, WindowInfo, utc_from_ms
 from publisher import ServiceMetrics, SnapshotSink
 from service.config import Settings
 from service.models import ModelRuntime
+from service.sinks import publish_to_sinks
 from windowing import ClosedWindow, WindowSpec, WindowState, parse_duration_ms, snapshot_id
 
 if TYPE_CHECKING:
@@ -43,6 +53,15 @@ def window_spec(settings: Settings) -> WindowSpec:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Work:
+    """What evaluating and publishing one window produced."""
+
+    ok: bool
+    snapshot: Snapshot | None = None
+    rows: pl.DataFrame | None = None
+
+
 @dataclass
 class Pipeline:
     settings: Settings
@@ -51,19 +70,30 @@ class Pipeline:
     metrics: ServiceMetrics | None = None
     on_published: Callable[[Snapshot], None] | None = None
     labels: LabelTracker | None = None
+    background: bool = False
     state: WindowState = field(init=False)
     pending: list[ClosedWindow] = field(default_factory=list, init=False)
     published: int = field(default=0, init=False)
     _now_ms: int = field(default=0, init=False)
+    _inflight: deque[tuple[ClosedWindow, Future[_Work]]] = field(default_factory=deque, init=False)
+    _executor: ThreadPoolExecutor | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.state = WindowState(window_spec(self.settings))
+
+    def close(self) -> None:
+        """Finish the work in flight and stop the worker thread."""
+        self.drain()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
 
     def reset(self) -> None:
         """Forget all window state (after every partition was revoked). The next assignment
         then starts exactly like a restarted process: a fresh watermark, checkpoints restored
         from Kafka. Without this, a watermark advanced on the old partitions would make the
         backlog of newly assigned partitions look late."""
+        self.drain()
         self.state = WindowState(window_spec(self.settings))
         self.pending = []
 
@@ -79,34 +109,70 @@ class Pipeline:
 
     # -- output ---------------------------------------------------------------------------
     def step(self, now_ms: int) -> int:
-        """Close what the watermark allows and publish it (plus anything pending)."""
+        """Close what the watermark allows and publish it (plus anything pending); returns the
+        number of windows whose publication completed in this call."""
         self._now_ms = now_ms
         self.pending.extend(self.state.advance(now_ms))
-        return self._publish_pending()
+        if not self.background:
+            return self._publish_pending()
+        todo, self.pending = self.pending, []
+        for closed in todo:
+            self._submit(closed)
+        return self._collect(block=False)
+
+    def drain(self) -> int:
+        """Wait for every window in flight and finish it (background mode)."""
+        return self._collect(block=True)
 
     def close_all(self, now_ms: int | None = None) -> int:
         """End of input (replay): close and publish every open window."""
         if now_ms is not None:
             self._now_ms = now_ms
         self.pending.extend(self.state.close_all())
-        return self._publish_pending()
+        if not self.background:
+            return self._publish_pending()
+        for closed in self.pending:
+            self._submit(closed)
+        self.pending = []
+        return self.drain()
+
+    def _submit(self, closed: ClosedWindow) -> None:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evaluate")
+        self._inflight.append((closed, self._executor.submit(self._work, closed)))
+
+    def _collect(self, *, block: bool) -> int:
+        done = 0
+        while self._inflight and (block or self._inflight[0][1].done()):
+            closed, future = self._inflight.popleft()
+            work = future.result()  # _work never raises: failures come back as ok=False
+            if work.ok and self._finish(closed, work):
+                done += 1
+            else:
+                self.pending.append(closed)  # retried on the next step
+        self._sync_metrics()
+        return done
 
     def _publish_pending(self) -> int:
         done = 0
         still: list[ClosedWindow] = []
         for closed in self.pending:
-            if self._publish(closed):
+            work = self._work(closed)
+            if work.ok and self._finish(closed, work):
                 done += 1
             else:
                 still.append(closed)
         self.pending = still
+        self._sync_metrics()
+        return done
+
+    def _sync_metrics(self) -> None:
         if self.metrics is not None:
             self.metrics.windows_open.set(self.state.open_window_count)
             self.metrics.rows_held.set(self.state.rows_held)
             wm = self.state.watermark_ms
             if wm is not None:
                 self.metrics.watermark.set(wm / 1000)
-        return done
 
     @staticmethod
     def window_rows(closed: ClosedWindow) -> pl.DataFrame:
@@ -148,30 +214,31 @@ class Pipeline:
             batch_size=closed.row_count,
         )
 
-    def _publish(self, closed: ClosedWindow) -> bool:
+    def _work(self, closed: ClosedWindow) -> _Work:
+        """Evaluate and write to every sink (thread-safe: touches no window state)."""
         t0 = time.perf_counter()
-        rows = self.window_rows(closed)
-        snapshot = self.snapshot_for(closed, rows)
+        try:
+            rows = self.window_rows(closed)
+            snapshot = self.snapshot_for(closed, rows)
+        except Exception:
+            # a bug, not bad input: keep the window pending (its offsets stay uncommitted)
+            log.exception("evaluation failed window=%s %s", closed.key_dict, closed.window)
+            return _Work(False)
         if self.metrics is not None:
             self.metrics.evaluation_seconds.observe(time.perf_counter() - t0)
         data = rows if self.settings.workspace.include_data else None
-        for sink in self.sinks:
-            try:
-                sink.publish(snapshot, data)
-            except Exception as exc:  # noqa: BLE001 - any sink failure keeps the window pending
-                log.warning(
-                    "publish failed sink=%s snapshot=%s error=%s (will retry)",
-                    sink.name,
-                    snapshot.id,
-                    exc,
-                )
-                if self.metrics is not None:
-                    self.metrics.publish_failures.labels(sink=sink.name).inc()
-                return False
-            if self.metrics is not None:
-                self.metrics.snapshots_published.labels(
-                    project=self.settings.project.id, sink=sink.name
-                ).inc()
+        ok = publish_to_sinks(
+            list(self.sinks), snapshot, data, metrics=self.metrics, project=self.settings.project.id
+        )
+        if not ok:
+            return _Work(False)
+        return _Work(True, snapshot, rows)
+
+    def _finish(self, closed: ClosedWindow, work: _Work) -> bool:
+        """On the caller's thread: hand the rows to the label join, mark the window published."""
+        rows, snapshot = work.rows, work.snapshot
+        if rows is None or snapshot is None:
+            return False
         if self.labels is not None:
             # the join rows must be durable before the window is marked published: from
             # then on the frontier may move past its events and a restart would not replay them

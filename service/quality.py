@@ -34,6 +34,7 @@ from service.config import ConfigError, Settings
 from service.label_store import PendingStore
 from service.labels import AwaitingWindow, Label, LabelJoin
 from service.models import ModelRuntime
+from service.sinks import publish_to_sinks
 from windowing import ClosedWindow, Window, parse_duration_ms, snapshot_id
 
 log = logging.getLogger(__name__)
@@ -265,23 +266,11 @@ class LabelTracker:
         m.label_windows_awaiting.set(sum(1 for w in j.windows.values() if w.published_ms is None))
 
     def _send(self, snapshot: Snapshot) -> bool:
-        for sink in self.sinks:
-            try:
-                sink.publish(snapshot, None)
-            except Exception as exc:  # noqa: BLE001 - any sink failure: retried next step
-                log.warning(
-                    "publish failed sink=%s snapshot=%s error=%s (will retry)",
-                    sink.name,
-                    snapshot.id,
-                    exc,
-                )
-                if self.metrics is not None:
-                    self.metrics.publish_failures.labels(sink=sink.name).inc()
-                return False
-            if self.metrics is not None:
-                self.metrics.snapshots_published.labels(
-                    project=self.settings.project.id, sink=sink.name
-                ).inc()
+        ok = publish_to_sinks(
+            list(self.sinks), snapshot, None, metrics=self.metrics, project=self.settings.project.id
+        )
+        if not ok:
+            return False
         self.published += 1
         if self.on_published is not None:
             self.on_published(snapshot)

@@ -28,12 +28,13 @@ from prometheus_client import CollectorRegistry
 
 from consumer import LabelRecord, Rejected, decode_batch, decode_labels
 from evaluation.snapshot import Snapshot
-from publisher import PrometheusSink, SnapshotMetrics, SnapshotSink, Workspace, WorkspaceSink
+from publisher import SnapshotMetrics
 from service.config import Settings
 from service.models import build_models
 from service.pipeline import Pipeline
 from service.quality import LabelTracker
 from service.runner import decode_bounds, event_schema, label_fields, unknown_label
+from service.sinks import local_sinks, open_workspace
 
 log = logging.getLogger(__name__)
 CHUNK = 10_000
@@ -102,23 +103,11 @@ def replay(
     labels: Path | None = None,
 ) -> dict[str, int]:
     models = build_models(settings)
-    ws = Workspace.create(
-        settings.workspace.path, max_snapshot_bytes=settings.workspace.max_snapshot_bytes
+    sinks = local_sinks(
+        settings,
+        open_workspace(settings),
+        SnapshotMetrics(CollectorRegistry(), max_columns=settings.metrics.max_columns),
     )
-    ws.ensure_project(
-        settings.project.id,
-        name=settings.project.name or settings.project.id,
-        description=settings.project.description,
-    )
-    sinks: list[SnapshotSink] = [
-        WorkspaceSink(
-            ws, project_id=settings.project.id, include_data=settings.workspace.include_data
-        ),
-        PrometheusSink(
-            SnapshotMetrics(CollectorRegistry(), max_columns=settings.metrics.max_columns),
-            project=settings.project.id,
-        ),
-    ]
     tracker = LabelTracker(
         settings, models, sinks, labels_enabled=labels is not None, on_published=on_published
     )

@@ -46,12 +46,8 @@ from evaluation.snapshot import Snapshot
 from publisher import (
     KafkaSnapshotSink,
     MetricsServer,
-    PrometheusSink,
     ServiceMetrics,
     SnapshotMetrics,
-    SnapshotSink,
-    Workspace,
-    WorkspaceSink,
 )
 from service.cli import package_version
 from service.config import Settings
@@ -60,6 +56,7 @@ from service.labels import Label
 from service.models import ModelRuntime, build_models
 from service.pipeline import Pipeline
 from service.quality import LabelTracker
+from service.sinks import local_sinks, open_workspace
 from windowing import PartitionCheckpoint, parse_duration_ms
 
 log = logging.getLogger(__name__)
@@ -151,23 +148,9 @@ class Service:
         self.snapshot_metrics = SnapshotMetrics(
             self.registry, max_columns=settings.metrics.max_columns
         )
-        ws = Workspace.create(
-            settings.workspace.path, max_snapshot_bytes=settings.workspace.max_snapshot_bytes
-        )
-        ws.ensure_project(
-            settings.project.id,
-            name=settings.project.name or settings.project.id,
-            description=settings.project.description,
-        )
+        ws = open_workspace(settings)
         self.workspace = ws
-        sinks: list[SnapshotSink] = [
-            WorkspaceSink(
-                ws,
-                project_id=settings.project.id,
-                include_data=settings.workspace.include_data,
-            ),
-            PrometheusSink(self.snapshot_metrics, project=settings.project.id),
-        ]
+        sinks = local_sinks(settings, ws, self.snapshot_metrics)
         kconf = settings.kafka.client_config()
         if settings.kafka.snapshot_topic:
             sinks.append(
@@ -194,6 +177,7 @@ class Service:
             self.metrics,
             on_published,
             labels=self.tracker if self.tracker.enabled else None,
+            background=True,
         )
         if self.tracker.enabled:
             self.tracker.restore()
@@ -257,6 +241,7 @@ class Service:
             self.commit(force=True)
         finally:
             self.source.close()
+            self.pipeline.close()
             for sink in self.sinks:
                 sink.close()
             self.dead_letters.close()
@@ -400,6 +385,10 @@ class Service:
         interval = self.settings.kafka.commit_interval_ms / 1000
         if not force and time.monotonic() - self._last_commit < interval:
             return
+        if force:
+            # rebalance or shutdown: finish the windows being evaluated, so what was closed
+            # is published and committed now instead of replayed by the next owner
+            self.pipeline.drain()
         self.dead_letters.flush(30.0)
         if self.late_letters is not self.dead_letters:
             self.late_letters.flush(30.0)

@@ -84,8 +84,10 @@ def test_late_missing_duplicate_and_unknown_labels(
         tmp_path,
         kafka_bootstrap,
         unique,
-        label_wait="4s",
-        labels={"revise": True, "late_horizon": "2m", "unknown_after": "4s"},
+        # generous: the labels must be read within label_wait of the close even on a loaded
+        # 2-core CI machine, or coverage would (rightly) come out lower
+        label_wait="12s",
+        labels={"revise": True, "late_horizon": "2m", "unknown_after": "12s"},
     )
     base = aligned_base_ms()
     w0 = generate_requests(100, seed=1, start_ms=base, span_ms=WINDOW_MS, id_prefix="a-")
@@ -113,7 +115,7 @@ def test_late_missing_duplicate_and_unknown_labels(
         end = datetime.fromtimestamp((base + 2 * WINDOW_MS) / 1000, tz=UTC)
         assert q1["timestamp"] == end.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
-        wait_for(lambda: quality(env, "fraud", "shadow", base), 30, "w0 quality after wait")
+        wait_for(lambda: quality(env, "fraud", "shadow", base), 60, "w0 quality after wait")
         q0 = quality(env, "fraud", "champion", base)
         assert q0 is not None
         cov = metric(q0, "label_coverage")

@@ -3,6 +3,7 @@ marked published (letting the offset frontier move) only after every sink accept
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -32,6 +33,18 @@ class RecordingSink:
 
     def close(self) -> None:
         pass
+
+
+class GatedSink(RecordingSink):
+    """Blocks every publish until the gate opens (a slow disk, deterministically)."""
+
+    def __init__(self, name: str, gate: threading.Event) -> None:
+        super().__init__(name)
+        self.gate = gate
+
+    def publish(self, snapshot: Snapshot, data: pl.DataFrame | None = None) -> None:
+        assert self.gate.wait(30)
+        super().publish(snapshot, data)
 
 
 def make_pipeline(tmp_path: Path, sinks: list[RecordingSink]) -> Pipeline:
@@ -91,3 +104,42 @@ def test_snapshot_is_independent_of_arrival_order_and_deterministic(tmp_path: Pa
         results.append({s.id: s.to_json() for s in sink.published})
     assert results[0] == results[1]
     assert len(results[0]) == 2
+
+
+def test_background_evaluation_marks_published_only_when_collected(tmp_path: Path) -> None:
+    gate = threading.Event()
+    sink = GatedSink("gated", gate)
+    p = make_pipeline(tmp_path, [sink])
+    p.background = True
+    frame = generate_requests(40, seed=4, start_ms=BASE_MS, span_ms=60_000, model_id="fraud")
+    p.state.assign_partitions([0], BASE_MS)
+    p.add(decoded(p, frame), BASE_MS)
+    p.state.note_consumed(0, frame.height - 1)
+    p.step(BASE_MS + 10 * 60_000)  # both windows submitted to the worker thread
+    # whatever the worker did meanwhile, the frontier only moves once the caller collected
+    assert p.published == 0  # the worker is blocked in the sink
+    assert p.state.frontier()[0] < frame.height  # so the offsets stay held
+    gate.set()
+    p.close()  # drains: collects both on this thread
+    assert p.published == 2
+    assert p.state.frontier()[0] == frame.height
+    assert {s.name for s in sink.published} == {"fraud/champion", "fraud/shadow"}
+
+
+def test_background_failure_goes_back_to_pending_and_is_retried(tmp_path: Path) -> None:
+    flaky = RecordingSink("flaky", failures=1)
+    p = make_pipeline(tmp_path, [flaky])
+    p.background = True
+    frame = generate_requests(30, seed=5, start_ms=BASE_MS, span_ms=60_000, model_id="fraud")
+    p.state.assign_partitions([0], BASE_MS)
+    p.add(decoded(p, frame), BASE_MS)
+    p.state.note_consumed(0, frame.height - 1)
+    p.step(BASE_MS + 10 * 60_000)
+    p.drain()
+    assert p.published == 1
+    assert len(p.pending) == 1  # the failed one waits for the next step
+    assert p.state.frontier()[0] < frame.height
+    p.step(BASE_MS + 10 * 60_000 + 1)
+    p.close()
+    assert p.published == 2
+    assert p.state.frontier()[0] == frame.height

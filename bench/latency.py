@@ -58,6 +58,12 @@ def main() -> int:
     ap.add_argument("--ref-rows", type=int, default=10_000)
     ap.add_argument("--batch", type=int, default=2_000, help="rows per decoded batch")
     ap.add_argument("--keys", type=int, default=1, help="variants closing together")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="evaluation worker threads as in `driftsnap run` (0 = evaluate on the loop thread)",
+    )
     ap.add_argument("--profile", help="write a pyinstrument HTML profile of the publish path here")
     args = ap.parse_args()
 
@@ -101,6 +107,8 @@ def main() -> int:
         models,
         sinks,
         on_published=lambda s: published.__setitem__(s.id, time.perf_counter()),
+        background=args.workers > 0,
+        workers=max(args.workers, 1),
     )
     orig_advance = pipe.state.advance
 
@@ -177,6 +185,7 @@ def main() -> int:
         if profiler is not None:
             profiler.start()
         pipe.step(now)  # closes window w-1 of every key (the rows of w moved the watermark)
+        pipe.drain()  # background mode: wait for the worker threads (no-op otherwise)
         if profiler is not None:
             profiler.stop()
         for sid in set(published) - before:

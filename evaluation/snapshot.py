@@ -128,7 +128,9 @@ class Snapshot(_Strict):
 
     # -- JSON -----------------------------------------------------------------------------
     def to_json(self, *, indent: bool = False) -> bytes:
-        data = clean_json(self.model_dump(mode="json"))
+        # orjson writes NaN and ±inf as null itself (strict JSON), so no clean_json pass here:
+        # walking a 70 KB document in Python cost ~6 ms per snapshot
+        data = self.model_dump(mode="json")
         option = orjson.OPT_INDENT_2 if indent else 0
         return orjson.dumps(data, option=option)
 

@@ -7,8 +7,10 @@ its rows) only after every sink accepted its snapshot. A sink failure leaves the
 pending; it is retried on the next step and its offsets stay uncommitted meanwhile.
 
 With ``background=True`` (``driftsnap run``) evaluation and sink writes of closed windows run
-on one worker thread, so the consumer keeps reading and decoding on the other core meanwhile
-(numpy, polars and file I/O release the GIL). Windows still complete in close order, and all
+on ``workers`` threads, so the consumer keeps reading and decoding meanwhile and windows that
+close together are evaluated side by side (numpy, polars and file I/O release the GIL). A
+window's work touches only that window's rows and the immutable reference profile. Windows
+are still collected in close order (a finished window waits for older ones), and all
 window state — ``mark_published``, hence the frontier — is only touched on the caller's
 thread, when it collects finished work in ``step``/``drain``. ``drain`` waits for everything
 in flight; the service calls it before every forced commit (rebalance, shutdown).
@@ -71,6 +73,7 @@ class Pipeline:
     on_published: Callable[[Snapshot], None] | None = None
     labels: LabelTracker | None = None
     background: bool = False
+    workers: int = 2
     state: WindowState = field(init=False)
     pending: list[ClosedWindow] = field(default_factory=list, init=False)
     published: int = field(default=0, init=False)
@@ -138,7 +141,9 @@ class Pipeline:
 
     def _submit(self, closed: ClosedWindow) -> None:
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evaluate")
+            self._executor = ThreadPoolExecutor(
+                max_workers=self.workers, thread_name_prefix="evaluate"
+            )
         self._inflight.append((closed, self._executor.submit(self._work, closed)))
 
     def _collect(self, *, block: bool) -> int:

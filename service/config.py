@@ -91,6 +91,9 @@ class KafkaSettings(_Section):
     heartbeat_interval_ms: int = Field(3000, ge=100)
     max_poll_interval_ms: int = Field(300_000, ge=1000)
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    fetch_wait_max_ms: int = Field(
+        500, ge=1, le=60_000, description="consumer fetch wait; lower it for low latency"
+    )
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
@@ -125,6 +128,7 @@ class KafkaSettings(_Section):
             "heartbeat.interval.ms": self.heartbeat_interval_ms,
             "max.poll.interval.ms": self.max_poll_interval_ms,
             "auto.offset.reset": self.auto_offset_reset,
+            "fetch.wait.max.ms": self.fetch_wait_max_ms,
             **self.extra,
         }
 

@@ -210,9 +210,10 @@ class Service:
         self._warned_crossing = False
         self._committed: dict[tuple[str, int], str] = {}
         self._topic_index = {t: i for i, t in enumerate(settings.kafka.topics)}
+        self._previous_handlers: list[tuple[int, Any]] = []
         if install_signals:
-            signal.signal(signal.SIGTERM, self._signal)
-            signal.signal(signal.SIGINT, self._signal)
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._previous_handlers.append((signum, signal.signal(signum, self._signal)))
         if self.server is not None:
             self.server.start()
             log.info("metrics on %s/metrics", self.server.url)
@@ -249,6 +250,8 @@ class Service:
                 self.late_letters.close()
             if self.server is not None:
                 self.server.stop()
+            for signum, handler in self._previous_handlers:
+                signal.signal(signum, handler)  # and let go of this instance
         log.info("stopped cleanly; published=%d", self.pipeline.published)
         return 0
 

@@ -9,6 +9,7 @@ prints a line per published snapshot. Ctrl-C stops everything it started.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import subprocess
 import sys
@@ -72,6 +73,9 @@ def write_demo_files(folder: Path, bootstrap: str, window: str, metrics_port: in
         models[model] = {
             "reference": f"reference/{model}.parquet",
             "tags": ["demo"],
+            # the generator's drift moves 6 of 23 features and the prediction: flag the
+            # dataset as drifted from a quarter of the columns (Evidently's default is half)
+            "drift_share": 0.25,
             "metadata": {"owner": "demo"},
             "presets": [
                 "data_drift",
@@ -89,7 +93,7 @@ def write_demo_files(folder: Path, bootstrap: str, window: str, metrics_port: in
             "snapshot_topic": "driftsnap-snapshots",
             "session_timeout_ms": 6000,
             "heartbeat_interval_ms": 500,
-            "extra": {"fetch.wait.max.ms": "100"},
+            "fetch_wait_max_ms": 100,
         },
         "window": {"size": window, "allowed_lateness": "2s", "idle_timeout": "5s", "min_rows": 50},
         "models": models,
@@ -126,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
     print("starting Apache Kafka (first run downloads it from Maven Central)...", flush=True)
     bootstrap = _start_broker(state)
     generator = None
+    service = None
     try:
         admin = AdminClient({"bootstrap.servers": bootstrap})
         topics = [
@@ -182,6 +187,10 @@ def run(args: argparse.Namespace) -> int:
                 generator.wait(10)
             except subprocess.TimeoutExpired:
                 generator.kill()
+        # release the service's Kafka clients before the broker goes, or their threads keep
+        # logging reconnect failures until the interpreter exits
+        service = None
+        gc.collect()
         _stop_broker(state)
         print("demo stopped (broker, generator and service)", flush=True)
         time.sleep(0)

@@ -92,7 +92,7 @@ def make_env(
             "heartbeat_interval_ms": 500,
             "commit_interval_ms": 200,
             "batch_size": 2000,
-            "extra": {"fetch.wait.max.ms": "50"},
+            "fetch_wait_max_ms": 50,
             **(extra_kafka or {}),
         },
         "window": {

@@ -88,7 +88,9 @@ class KafkaDeadLetterProducer:
         """Wait until every record sent so far is acknowledged; raise if any failed or if
         ``timeout`` seconds passed first."""
         remaining = self._producer.flush(timeout)
-        failures, self._failures = self._failures, []
+        # failures stay recorded: every later flush raises too, so no caller (a shutdown
+        # path, a rebalance callback) can commit past a record that never reached the topic
+        failures = self._failures
         if failures:
             log.error("dead-letter delivery failed topic=%s failures=%d", self.topic, len(failures))
             raise DeadLetterError(

@@ -157,6 +157,7 @@ class SnapshotMetrics(Collector):
         self.max_columns = max_columns
         self._clock = clock
         self._lock = threading.Lock()
+        self._window_end: dict[SeriesKey, float] = {}
         self._series: dict[SeriesKey, _KeySeries] = {}
         self._quality: dict[SeriesKey, _KeySeries] = {}
         self._comparison: dict[tuple[str, str, str, str], dict[str, float]] = {}
@@ -206,6 +207,7 @@ class SnapshotMetrics(Collector):
         """Drop every series of ``key`` (e.g. a model that was retired)."""
         with self._lock:
             self._series.pop(key, None)
+            self._window_end.pop(key, None)
 
     def update(self, snapshot: Snapshot, *, project: str | None = None) -> SeriesKey:
         """Replace the gauges of the snapshot's key with this snapshot's values.
@@ -274,6 +276,14 @@ class SnapshotMetrics(Collector):
         series.add("driftsnap_last_snapshot_timestamp_seconds", self._clock())
 
         with self._lock:
+            # windows may finish out of order (parallel evaluation, a retried sink): the
+            # gauges always describe the latest window of the key, never an older one
+            end = snapshot.window.end.timestamp() if snapshot.window is not None else None
+            shown = self._window_end.get(key)
+            if end is not None and shown is not None and end < shown:
+                return key
+            if end is not None:
+                self._window_end[key] = end
             self._series[key] = series
         return key
 

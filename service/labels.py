@@ -38,6 +38,7 @@ class Label:
     received_ms: int
     timestamp_ms: int | None = None
     matched: bool = False
+    duplicates: int = 0  # earlier labels for the same event this one replaced
 
     @property
     def coord(self) -> Coord:
@@ -129,6 +130,7 @@ class LabelJoin:
             lab = self._labels.get(eid)
             if lab is not None:
                 w.targets[eid] = (lab.target, lab.coord)
+                w.duplicate_labels += lab.duplicates  # duplicates that arrived before the close
                 lab.matched = True
         return True
 
@@ -173,6 +175,9 @@ class LabelJoin:
                 self.duplicate_total += 1
                 for w in wins:
                     w.duplicate_labels += 1
+                if prev is not None:
+                    # still counted for a window that closes later and joins this label
+                    lab.duplicates = prev.duplicates + (0 if wins else 1)
             if prev is not None:
                 del self._labels[eid]  # re-insert at the end: the dict stays in arrival order
             self._labels[eid] = lab  # last wins

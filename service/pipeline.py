@@ -151,7 +151,7 @@ class Pipeline:
         while self._inflight and (block or self._inflight[0][1].done()):
             closed, future = self._inflight.popleft()
             work = future.result()  # _work never raises: failures come back as ok=False
-            if work.ok and self._finish(closed, work):
+            if work.ok and self._finish_safely(closed, work):
                 done += 1
             else:
                 self.pending.append(closed)  # retried on the next step
@@ -163,7 +163,7 @@ class Pipeline:
         still: list[ClosedWindow] = []
         for closed in self.pending:
             work = self._work(closed)
-            if work.ok and self._finish(closed, work):
+            if work.ok and self._finish_safely(closed, work):
                 done += 1
             else:
                 still.append(closed)
@@ -238,6 +238,14 @@ class Pipeline:
         if not ok:
             return _Work(False)
         return _Work(True, snapshot, rows)
+
+    def _finish_safely(self, closed: ClosedWindow, work: _Work) -> bool:
+        """``_finish``, with any failure keeping the window pending (never lost in between)."""
+        try:
+            return self._finish(closed, work)
+        except Exception:
+            log.exception("finishing window=%s %s failed", closed.key_dict, closed.window)
+            return False
 
     def _finish(self, closed: ClosedWindow, work: _Work) -> bool:
         """On the caller's thread: hand the rows to the label join, mark the window published."""

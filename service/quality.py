@@ -222,6 +222,9 @@ class LabelTracker:
         """Publish due quality snapshots and comparisons; expire labels and windows. Returns
         the unknown labels (to dead-letter). ``final`` (end of a replay) publishes
         everything and treats every label still unmatched as unknown."""
+        # labels joined since the last commit must be durable before a quality snapshot is
+        # published or a window finalized from them: a restart then rebuilds the same state
+        self.persist_labels(now_ms)
         for w in self.join.due(now_ms, force=final):
             if self._publish_quality(w, now_ms):
                 self._cmp_todo.add(w.qid)

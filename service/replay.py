@@ -169,6 +169,10 @@ def replay(
                 step_labels()
             offset += n
         counts["snapshots"] += pipeline.close_all(clock)
+        for _ in range(3):  # a sink that failed once (e.g. a busy disk) gets a few more tries
+            if not pipeline.pending:
+                break
+            counts["snapshots"] += pipeline.close_all(clock)
         if tracker.enabled:
             step_labels()
             arrive(None)
@@ -176,4 +180,5 @@ def replay(
             counts["snapshots"] += tracker.published
     for sink in sinks:
         sink.close()
+    counts["unpublished"] = len(pipeline.pending)
     return counts

@@ -31,6 +31,7 @@ from prometheus_client import CollectorRegistry
 
 from consumer import (
     ColumnMapping,
+    CommitError,
     DecodeBounds,
     EventSchema,
     KafkaDeadLetterProducer,
@@ -204,6 +205,7 @@ class Service:
                 ready=self._ready,
             )
         self._assigned = False
+        self._failed = False
         self._last_commit = 0.0
         self._last_housekeeping = 0.0
         self._last_retention = 0.0
@@ -240,6 +242,12 @@ class Service:
                 self.step()
             # graceful: nothing half-done is published; commit what is safe and leave
             self.commit(force=True)
+        except BaseException:
+            # a failure escaped the loop (a dead-letter delivery failed, the disk is full...):
+            # commit nothing more on the way out, not even in the revoke callback that
+            # close() runs — the restarted process replays from the last good commit
+            self._failed = True
+            raise
         finally:
             self.source.close()
             self.pipeline.close()
@@ -275,7 +283,12 @@ class Service:
         self.pipeline.step(now)
         if self.tracker.enabled:
             self._label_step(now)
-        self.commit()
+        try:
+            self.commit()
+        except CommitError as exc:
+            # e.g. a rebalance in progress: nothing is lost by committing later (the offsets
+            # stay held); a failed dead-letter delivery, by contrast, stops the process
+            log.warning("commit failed, retried at the next interval: %s", exc)
         self._housekeeping()
 
     def _ingest(self, topic: str, raw: RawBatch, now: int) -> None:
@@ -385,6 +398,8 @@ class Service:
         """Commit each partition's checkpoint (frontier + restart state) once everything it
         covers is durable: snapshots are already written (the pipeline marks a window
         published only after every sink accepted it); dead letters are confirmed here."""
+        if self._failed:
+            return
         interval = self.settings.kafka.commit_interval_ms / 1000
         if not force and time.monotonic() - self._last_commit < interval:
             return

@@ -60,4 +60,11 @@ def run(args: argparse.Namespace) -> int:
         f"{counts['rejected']} rejected, {counts['late']} late (dead letters in {dead})",
         file=sys.stderr,
     )
+    if counts["unpublished"]:
+        print(
+            f"driftsnap replay: {counts['unpublished']} window(s) could not be published "
+            "(see the errors above); run the replay again once the cause is fixed",
+            file=sys.stderr,
+        )
+        return 1
     return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -222,3 +222,27 @@ def test_both_metric_sets_share_one_registry_without_clashes(registry: Collector
     names = set(_families(registry))
     assert "driftsnap_dataset_drift" in names
     assert "driftsnap_events_consumed" in names  # the parser strips _total from counter names
+
+
+def test_an_older_window_finishing_late_does_not_replace_the_latest() -> None:
+    """Windows may finish out of order (two evaluation workers, a retried sink)."""
+
+    def snap(end_minute: int) -> Snapshot:
+        end = datetime(2026, 12, 3, 10, end_minute, tzinfo=UTC)
+        start = datetime(2026, 12, 3, 10, end_minute - 1, tzinfo=UTC)
+        return Snapshot(
+            id=f"s{end_minute}",
+            project_id="p",
+            timestamp=end,
+            window=WindowInfo(start=start, end=end, key={"model_id": "m", "variant": "v"}),
+            metadata={"model_id": "m", "batch_size": end_minute},
+        )
+
+    registry = CollectorRegistry()
+    metrics = SnapshotMetrics(registry)
+    labels = {"project": "p", "model": "m", "variant": "v"}
+    metrics.update(snap(5))
+    metrics.update(snap(3))  # older, finished later
+    assert registry.get_sample_value("driftsnap_window_rows", labels) == 5
+    metrics.update(snap(6))
+    assert registry.get_sample_value("driftsnap_window_rows", labels) == 6

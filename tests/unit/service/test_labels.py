@@ -144,3 +144,15 @@ def test_restore_marks_changed_published_window_for_revision() -> None:
     assert j.late_total == 0
     j.check_restored()
     assert j.due(200) == [w]
+
+
+def test_duplicate_label_before_the_window_closes_still_counts_for_it() -> None:
+    # labels can overtake the window (the window is still being evaluated): a second label
+    # for "a" arrives before the close and must count as a duplicate in that window
+    j = join()
+    j.add_labels([label("a", 0, target=0.0), label("a", 1, target=1.0)])
+    w = window()
+    j.add_window(w)
+    assert w.targets["a"] == (1.0, (0, 1))  # last wins
+    assert w.duplicate_labels == 1
+    assert j.duplicate_total == 1

@@ -133,7 +133,8 @@ def test_promtool_check_config(promtool: str) -> None:
 
 
 def test_promtool_check_rules(promtool: str) -> None:
-    run_promtool(promtool, "check", "rules", RULES)
+    text = run_promtool(promtool, "check", "rules", RULES)
+    assert f"SUCCESS: {len(load_rules())} rules found" in text, text
 
 
 def test_promtool_test_rules(promtool: str) -> None:
@@ -304,7 +305,9 @@ def test_dashboard_promql_parses(promtool: str, tmp_path: Path) -> None:
     ]
     path = tmp_path / "panels.rules.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "panels", "rules": rules}]}))
-    run_promtool(promtool, "check", "rules", path)
+    assert rules, "no panel expressions found in the dashboards"
+    text = run_promtool(promtool, "check", "rules", path)
+    assert f"SUCCESS: {len(rules)} rules found" in text, text
 
 
 # --- example config, compose, Dockerfile --------------------------------------------------------

@@ -264,16 +264,31 @@ def _schema(df: pl.DataFrame) -> DatasetSchema:
     return DatasetSchema(numerical=num, categorical=tuple(c for c in df.columns if c not in num))
 
 
-def _check(ref_df: pl.DataFrame, cur: pl.DataFrame, schema: DatasetSchema) -> None:
+def _pairs(
+    ref_df: pl.DataFrame, cur: pl.DataFrame, schema: DatasetSchema
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(new, old) results: the reference on its own, then the window without and with the
+    fitted reference."""
     qref = QualityReference.fit(ref_df, schema)
-    assert _same(
-        _data_quality(ref_df, schema, None, None, None),
-        old_data_quality(ref_df, schema, None, None, None),
-    )
+    pairs = [
+        (
+            _data_quality(ref_df, schema, None, None, None),
+            old_data_quality(ref_df, schema, None, None, None),
+        )
+    ]
     for reference in (None, qref):
-        new = _data_quality(cur, schema, reference, None, None)
-        old = old_data_quality(cur, schema, reference, None, None)
-        assert _same(new, old), (new, old)
+        pairs.append(
+            (
+                _data_quality(cur, schema, reference, None, None),
+                old_data_quality(cur, schema, reference, None, None),
+            )
+        )
+    return pairs
+
+
+def _mismatches(ref_df: pl.DataFrame, cur: pl.DataFrame, schema: DatasetSchema) -> list[Any]:
+    """The (new, old) pairs that differ; an empty list means bit-identical results."""
+    return [(new, old) for new, old in _pairs(ref_df, cur, schema) if not _same(new, old)]
 
 
 @pytest.mark.parametrize("seed", range(150))
@@ -282,7 +297,7 @@ def test_matches_the_previous_implementation_on_random_frames(seed):
     n_num, n_cat = int(rng.integers(1, 6)), int(rng.integers(0, 3))
     ref = _frame(rng, int(rng.choice([0, 1, 2, 7, 60, 400])), n_num, n_cat)
     cur = _frame(rng, int(rng.choice([0, 1, 2, 7, 60, 400])), n_num, n_cat)
-    _check(ref, cur, _schema(ref))
+    assert _mismatches(ref, cur, _schema(ref)) == []
 
 
 def test_matches_on_a_window_missing_a_column_and_with_text_in_a_numerical_column():
@@ -290,14 +305,16 @@ def test_matches_on_a_window_missing_a_column_and_with_text_in_a_numerical_colum
     ref = _frame(rng, 50)
     cur = _frame(rng, 50)
     cur = cur.drop("empty").with_columns(pl.col("ints").cast(pl.String).replace("2", "oops"))
-    _check(ref, cur, _schema(ref))
+    assert _mismatches(ref, cur, _schema(ref)) == []
+    new_window = _pairs(ref, cur, _schema(ref))[1][0]
+    assert new_window["columns"]["empty"]["status"] == "absent"
 
 
 def test_signed_zeros_are_reported_as_polars_reports_them():
     for values in ([0.0, -0.0, 1.0], [-0.0, 0.0, -1.0, 0.0], [-0.0, -0.0, 0.0], [0.0, -0.0]):
         df = pl.DataFrame({"x": values})
         schema = DatasetSchema(numerical=("x",), categorical=())
-        _check(df, df.reverse(), schema)
+        assert _mismatches(df, df.reverse(), schema) == [], values
 
 
 def test_duplicated_rows_with_all_distinct_column_and_repeated_missing_rows():
@@ -310,16 +327,19 @@ def test_duplicated_rows_with_all_distinct_column_and_repeated_missing_rows():
     schema = DatasetSchema(numerical=("x",), categorical=("c",))
     # rows 3 (null, b), 5 (NaN, b) repeat rows 2 and 4; the two inf rows differ in c
     assert compute_data_quality(df, schema)["number_of_duplicated_rows"] == 2
-    _check(df, df, schema)
+    assert _mismatches(df, df, schema) == []
 
 
 def test_empty_frames_and_schema_columns_absent_everywhere():
     schema = DatasetSchema(numerical=("x", "gone"), categorical=("c",))
     df = pl.DataFrame({"x": [], "c": []}, schema={"x": pl.Float64, "c": pl.String})
-    _check(df, df, schema)
+    assert _mismatches(df, df, schema) == []
     one = pl.DataFrame({"x": [None], "c": [None]}, schema={"x": pl.Float64, "c": pl.String})
-    _check(one, df, schema)
-    _check(df, one, schema)
+    assert _mismatches(one, df, schema) == []
+    assert _mismatches(df, one, schema) == []
+    empty_result = _pairs(df, df, schema)[0][0]
+    assert empty_result["number_of_rows"] == 0
+    assert empty_result["columns"]["gone"]["status"] == "absent"
 
 
 def test_uses_quality_columns_and_kinds_like_before():

@@ -13,15 +13,13 @@ Each column is described by a *recipe* (distribution, parameters, missing/inf in
 drawn from ``numpy.random.default_rng([case_seed, column_index, side])``; the file stores the
 recipes, a SHA-256 of the generated values (so a change of numpy's streams is detected, not
 silently compared) and Evidently's method, threshold, score and verdict per column. The unit
-test regenerates the data from the recipes with the same function (copied there; the hash
-guards the copy) and needs no Evidently.
+test regenerates the data from the recipes with the same function
+(``tests/unit/evaluation/evidently_recipes.py``) and needs no Evidently.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 import os
 import sys
 import warnings
@@ -33,40 +31,11 @@ warnings.filterwarnings("ignore")
 
 import numpy as np  # noqa: E402
 
-OUT = Path(__file__).resolve().parent.parent / "tests" / "unit" / "evaluation"
-OUT = OUT / "evidently_cases.json"
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "tests" / "unit" / "evaluation" / "evidently_cases.json"
+sys.path.insert(0, str(ROOT))  # the Evidently venv does not have the project installed
 
-
-def generate(recipe: dict[str, Any], n: int, seed: list[int]) -> list[Any]:
-    """Values of one column side from its recipe (keep identical to the unit test's copy)."""
-    rng = np.random.default_rng(seed)
-    dist = recipe["dist"]
-    values: list[Any]
-    if dist == "normal":
-        arr = rng.normal(recipe.get("loc", 0.0), recipe.get("scale", 1.0), n)
-        values = [round(float(v), 6) for v in arr]
-    elif dist == "integers":
-        arr = rng.integers(recipe["low"], recipe["high"], n)
-        values = [int(v) for v in arr] if recipe.get("int") else [float(v) for v in arr]
-    elif dist == "choice":
-        idx = rng.choice(len(recipe["values"]), n, p=recipe.get("p"))
-        values = [recipe["values"][int(i)] for i in idx]
-    elif dist == "bool":
-        values = [bool(v) for v in rng.random(n) < recipe["p"]]
-    else:
-        raise ValueError(dist)
-    n_nan = int(recipe.get("nan", 0.0) * n)
-    if n_nan:
-        for i in rng.choice(n, n_nan, replace=False):
-            values[int(i)] = None if dist in ("choice", "bool") else math.nan
-    for k in range(int(recipe.get("inf", 0))):
-        values[int(rng.integers(0, n))] = math.inf if k % 2 == 0 else -math.inf
-    return values
-
-
-def digest(values: list[Any]) -> str:
-    return hashlib.sha256(json.dumps(values).encode()).hexdigest()
-
+from tests.unit.evaluation.evidently_recipes import digest, generate  # noqa: E402
 
 N = {"kind": "num"}
 C = {"kind": "cat"}

@@ -5,19 +5,17 @@ venv; this test needs no Evidently): same method, same verdict, score within 1e-
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 import pytest
 
 from evaluation.drift import DriftOptions, compute_data_drift
 from evaluation.reference import ReferenceProfile
 from evaluation.schema import DatasetSchema
+from tests.unit.evaluation.evidently_recipes import digest, generate
 
 CASES_FILE = Path(__file__).with_name("evidently_cases.json")
 DOC = json.loads(CASES_FILE.read_text())
@@ -29,33 +27,6 @@ KNOWN_DIFFERENCES = {
     ("methods_numerical", "chisquare_same"),
     ("methods_numerical", "z_same"),
 }
-
-
-def generate(recipe: dict[str, Any], n: int, seed: list[int]) -> list[Any]:
-    """Copy of ``bench/evidently_cases.generate`` (the stored SHA-256 guards the copy)."""
-    rng = np.random.default_rng(seed)
-    dist = recipe["dist"]
-    values: list[Any]
-    if dist == "normal":
-        arr = rng.normal(recipe.get("loc", 0.0), recipe.get("scale", 1.0), n)
-        values = [round(float(v), 6) for v in arr]
-    elif dist == "integers":
-        ints = rng.integers(recipe["low"], recipe["high"], n)
-        values = [int(v) for v in ints] if recipe.get("int") else [float(v) for v in ints]
-    elif dist == "choice":
-        idx = rng.choice(len(recipe["values"]), n, p=recipe.get("p"))
-        values = [recipe["values"][int(i)] for i in idx]
-    elif dist == "bool":
-        values = [bool(v) for v in rng.random(n) < recipe["p"]]
-    else:
-        raise ValueError(dist)
-    n_nan = int(recipe.get("nan", 0.0) * n)
-    if n_nan:
-        for i in rng.choice(n, n_nan, replace=False):
-            values[int(i)] = None if dist in ("choice", "bool") else math.nan
-    for k in range(int(recipe.get("inf", 0))):
-        values[int(rng.integers(0, n))] = math.inf if k % 2 == 0 else -math.inf
-    return values
 
 
 def _series(name: str, values: list[Any], recipe: dict[str, Any]) -> pl.Series:
@@ -73,8 +44,7 @@ def _frames(case: dict[str, Any]) -> tuple[pl.DataFrame, pl.DataFrame]:
     for i, c in enumerate(case["columns"]):
         r = generate(c["ref"], case["n_ref"], [case["seed"], i, 0])
         k = generate(c["cur"], case["n_cur"], [case["seed"], i, 1])
-        digest = hashlib.sha256(json.dumps(r + k).encode()).hexdigest()
-        assert digest == c["sha256"], f"{case['name']}/{c['name']}: generator output changed"
+        assert digest(r + k) == c["sha256"], f"{case['name']}/{c['name']}: generator output changed"
         ref.append(_series(c["name"], r, c["ref"]))
         cur.append(_series(c["name"], k, c["cur"]))
     return pl.DataFrame(ref), pl.DataFrame(cur)

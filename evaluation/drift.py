@@ -19,6 +19,7 @@ else Evidently's default (:func:`default_stattest`). Degenerate columns get an e
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
@@ -28,7 +29,14 @@ import polars as pl
 
 from evaluation.binning import F64, counts_in_edges, round_sig
 from evaluation.errors import DriftInputError
-from evaluation.reference import CleanColumn, ColumnProfile, ReferenceProfile, clean_column
+from evaluation.reference import (
+    CleanColumn,
+    ColumnProfile,
+    ReferenceProfile,
+    clean_column,
+    clean_sorted,
+)
+from evaluation.schema import is_numeric_dtype
 from evaluation.stattests import (
     STATTESTS,
     Binning,
@@ -324,7 +332,10 @@ def _column_entry(
 
 
 def _clean_current(
-    profile: ReferenceProfile, current: pl.DataFrame, names: list[str]
+    profile: ReferenceProfile,
+    current: pl.DataFrame,
+    names: list[str],
+    presorted: Mapping[str, F64] | None = None,
 ) -> dict[str, CleanColumn | None]:
     """Clean (and sort) every current column; on two threads for large windows, where the
     sorts dominate and numpy releases the GIL while sorting. The tests themselves then run on
@@ -333,7 +344,15 @@ def _clean_current(
     out: dict[str, CleanColumn | None] = dict.fromkeys(names)
 
     def one(name: str) -> CleanColumn:
-        return clean_column(current[name], profile.columns[name].kind)
+        kind = profile.columns[name].kind
+        dtype = current.schema[name]
+        if kind == "num" and presorted is not None and name in presorted and _numeric(dtype):
+            return clean_sorted(presorted[name], dtype.is_integer())
+        return clean_column(current[name], kind)
+
+    if presorted is not None:  # the sorts were done already: nothing worth a thread pool
+        out.update((n, one(n)) for n in present)
+        return out
 
     workers = min(PARALLEL_WORKERS, os.cpu_count() or 1)
     if workers > 1 and current.height * len(present) >= PARALLEL_MIN_VALUES:
@@ -344,8 +363,17 @@ def _clean_current(
     return out
 
 
+def _numeric(dtype: pl.DataType) -> bool:
+    """The dtypes :func:`clean_column` accepts for a numerical column (others raise there)."""
+    return is_numeric_dtype(dtype) or dtype in (pl.Boolean, pl.Null)
+
+
 def compute_data_drift(
-    profile: ReferenceProfile, current: pl.DataFrame, options: DriftOptions
+    profile: ReferenceProfile,
+    current: pl.DataFrame,
+    options: DriftOptions,
+    *,
+    presorted: Mapping[str, F64] | None = None,
 ) -> dict[str, Any]:
     """The ``data_drift`` metric result of ``current`` against ``profile``.
 
@@ -362,7 +390,7 @@ def compute_data_drift(
             msg = f"unknown drift column(s) {unknown}; the reference profile has {names}"
             raise DriftInputError(msg)
         names = list(options.columns)
-    cleaned = _clean_current(profile, current, names)
+    cleaned = _clean_current(profile, current, names, presorted)
     columns = {name: _column_entry(profile.columns[name], cleaned[name], options) for name in names}
     n = len(columns)
     drifted = sum(1 for c in columns.values() if c["drift_detected"])

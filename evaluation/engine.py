@@ -44,7 +44,7 @@ from evaluation.model_quality import (
 )
 from evaluation.presets import Baseline, PresetName, PresetParams, run_presets, validate_presets
 from evaluation.quality import QualityReference, compute_data_quality
-from evaluation.reference import ReferenceProfile
+from evaluation.reference import ReferenceProfile, sort_numeric
 from evaluation.reference import content_hash as data_hash
 from evaluation.schema import DatasetSchema
 from evaluation.snapshot import MetricResult, Snapshot, TestResult, WindowInfo
@@ -140,6 +140,7 @@ class Evaluator:
         self.spec_hash = self.spec.spec_hash()
         kinds = {name: col.kind for name, col in profile.columns.items()}
         self.quality_reference = QualityReference.fit(profile.frame, self.schema, kinds=kinds)
+        self._numerical = [name for name, kind in kinds.items() if kind == "num"]
         self.reference_model_quality = (
             compute_model_quality(profile.frame, self.schema, self.spec.model_quality)
             if resolve_task(self.schema, self.spec.model_quality) is not None
@@ -247,7 +248,9 @@ class Evaluator:
         )
 
     def _metrics(self, current: pl.DataFrame) -> list[MetricResult]:
-        drift = compute_data_drift(self.profile, current, self.spec.drift)
+        # one sort per numerical column, shared by drift and data quality
+        presorted = sort_numeric(current, [c for c in self._numerical if c in current.columns])
+        drift = compute_data_drift(self.profile, current, self.spec.drift, presorted=presorted)
         metrics = [
             MetricResult(
                 id="data_drift",
@@ -261,7 +264,9 @@ class Evaluator:
                 MetricResult(
                     id="data_quality",
                     type="data_quality",
-                    result=compute_data_quality(current, self.schema, self.quality_reference),
+                    result=compute_data_quality(
+                        current, self.schema, self.quality_reference, presorted=presorted
+                    ),
                 )
             )
         if self.reference_model_quality is not None or resolve_task(

@@ -34,6 +34,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from evaluation.reference import sort_numeric
 from evaluation.schema import ColumnKind, DatasetSchema
 
 QUANTILES: tuple[tuple[str, float], ...] = (("p25", 0.25), ("p50", 0.5), ("p75", 0.75))
@@ -146,17 +147,6 @@ def _num_exprs(name: str) -> list[pl.Expr]:
     return [fin.mean().alias(p + "mean"), fin.std(ddof=1).alias(p + "std")]
 
 
-def _num_sorted(name: str) -> pl.Expr:
-    """The column as floats, nulls as NaN, sorted: ``-inf``, finite values, ``+inf``, NaN.
-
-    Everything else about a numerical column is read off this array (``_sorted_stats``): one
-    sort instead of separate quantile passes and hash-based unique counts.
-    """
-    x = pl.col(name).cast(pl.Float64, strict=False)
-    # without nulls the conversion to numpy is a view, not a copy
-    return x.fill_null(float("nan")).sort().alias(name)
-
-
 def _polars_quantile(f: np.ndarray, q: float) -> float:
     """``Series.quantile(q, "linear")`` of the sorted finite values ``f`` (non-empty), bit for
     bit: polars interpolates as ``(i - lo) * (hi_value - lo_value) + lo_value`` with
@@ -210,17 +200,21 @@ def _sorted_stats(a: np.ndarray, ref: ColumnQualityReference | None) -> dict[str
 
 
 def _num_stats(
-    current: pl.DataFrame, names: Sequence[str], refs: Mapping[str, ColumnQualityReference]
+    current: pl.DataFrame,
+    names: Sequence[str],
+    refs: Mapping[str, ColumnQualityReference],
+    presorted: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Per numerical column statistics: two ``select``s over all the columns at once."""
     if not names:
         return {}
-    ordered = current.select(_num_sorted(c) for c in names)
+    arrays = dict(presorted or {})
+    arrays.update(sort_numeric(current, [c for c in names if c not in arrays]))
     agg = current.select(e for c in names for e in _num_exprs(c)).row(0, named=True)
     out: dict[str, dict[str, Any]] = {}
     zeros: list[str] = []
     for c in names:
-        st = _sorted_stats(ordered.get_column(c).to_numpy(), refs.get(c))
+        st = _sorted_stats(arrays[c], refs.get(c))
         p = f"{c}\x00"
         st["mean"], st["std"] = agg[p + "mean"], agg[p + "std"]
         if st.pop("mixed_zeros"):
@@ -321,6 +315,7 @@ def compute_data_quality(
     *,
     columns: Sequence[str] | None = None,
     kinds: Mapping[str, ColumnKind] | None = None,
+    presorted: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Data quality of ``current`` (the ``data_quality`` metric result).
 
@@ -338,6 +333,9 @@ def compute_data_quality(
         Restrict the per-column part to these columns (default: all schema columns).
     kinds
         Column kinds overriding the schema's (without a reference).
+    presorted
+        :func:`evaluation.reference.sort_numeric` arrays of ``current`` already computed
+        (the engine sorts a window's numerical columns once for drift and quality).
 
     Returns
     -------
@@ -351,7 +349,7 @@ def compute_data_quality(
         digits.
     """
     result: dict[str, Any] = _round_floats(
-        _data_quality(current, schema, reference, columns, kinds)
+        _data_quality(current, schema, reference, columns, kinds, presorted)
     )
     return result
 
@@ -362,6 +360,7 @@ def _data_quality(
     reference: QualityReference | None,
     columns: Sequence[str] | None,
     kinds: Mapping[str, ColumnKind] | None,
+    presorted: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """The result with exact floats (the reference's bounds must not be rounded)."""
     names = list(columns) if columns is not None else list(quality_columns(schema))
@@ -381,7 +380,7 @@ def _data_quality(
         else {}
     )
     nums = [c for c in present if kind_of[c] == "num"]
-    stats = _num_stats(current, nums, refs)
+    stats = _num_stats(current, nums, refs, presorted)
     stats.update(_cat_stats(current, [c for c in present if kind_of[c] != "num"], refs))
     n = current.height
     out_cols: dict[str, dict[str, Any]] = {}

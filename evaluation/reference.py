@@ -95,6 +95,31 @@ def clean_column(series: pl.Series, kind: Kind) -> CleanColumn:
     return CleanColumn("cat", n_rows, n_rows - s.len(), n_inf, np.empty(0), counts, s, integer)
 
 
+def sort_numeric(frame: pl.DataFrame, names: list[str]) -> dict[str, F64]:
+    """Each named column as float64 (nulls as NaN), sorted: ``-inf``, finite values, ``+inf``,
+    NaN. One polars ``select``, parallel over the columns. A window's numerical columns are
+    sorted once and the array is shared by drift (:func:`clean_sorted`) and data quality."""
+    if not names:
+        return {}
+    ordered = frame.select(
+        pl.col(c).cast(pl.Float64, strict=False).fill_null(float("nan")).sort().alias(c)
+        for c in names
+    )
+    return {c: ordered.get_column(c).to_numpy() for c in names}
+
+
+def clean_sorted(a: F64, integer: bool) -> CleanColumn:
+    """:func:`clean_column` of a numerical column from its :func:`sort_numeric` array (the
+    finite values are a slice of it: no second sort)."""
+    n_neg = int(np.searchsorted(a, -np.inf, "right"))
+    end_fin = int(np.searchsorted(a, np.inf, "left"))
+    end_inf = int(np.searchsorted(a, np.inf, "right"))
+    values = a[n_neg:end_fin]
+    n_rows = len(a)
+    n_inf = n_neg + end_inf - end_fin
+    return CleanColumn("num", n_rows, n_rows - values.size, n_inf, values, {}, None, integer)
+
+
 @dataclass(frozen=True, slots=True)
 class ColumnProfile:
     """A reference column, cleaned, with what the drift methods need precomputed.
